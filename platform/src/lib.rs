@@ -1,0 +1,19 @@
+//! Plumbing that every service shares and that holds no business rule: settings
+//! for Kafka and Postgres, topic creation, the health endpoints, problem+json
+//! errors, logging and shutdown.
+
+mod health;
+mod json;
+mod kafka;
+mod postgres;
+mod problem;
+mod shutdown;
+mod telemetry;
+
+pub use health::{ReadyCheck, health_routes};
+pub use json::{BODY_LIMIT, Json};
+pub use kafka::{KafkaArgs, ensure_topics, kafka_ready};
+pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
+pub use problem::{FieldError, Problem};
+pub use shutdown::shutdown_signal;
+pub use telemetry::init_tracing;
