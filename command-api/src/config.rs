@@ -1,0 +1,27 @@
+//! Settings, from flags or environment variables, with local defaults.
+
+use std::net::SocketAddr;
+
+use platform::KafkaArgs;
+
+/// Takes order and store commands over HTTP and appends their events to Kafka.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "command-api", version, about)]
+pub struct Config {
+    /// Address to serve HTTP on.
+    #[arg(long, env = "QSR_COMMAND_API_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Prefix of the transactional ids; partition p writes as `<prefix>-p<p>`.
+    #[arg(
+        long,
+        env = "QSR_TRANSACTIONAL_ID_PREFIX",
+        default_value = "qsr-command-api"
+    )]
+    pub transactional_id_prefix: String,
+    /// Most commands decided and committed in one Kafka transaction (group commit).
+    #[arg(long, env = "QSR_BATCH_MAX", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_max: u32,
+}

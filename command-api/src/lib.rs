@@ -1,0 +1,18 @@
+//! command-api: takes commands over HTTP, decides them against the state of the
+//! store's partition, and appends the resulting events to Kafka in transactions,
+//! with one writer per partition.
+//!
+//! Entry point: [`run`], which takes a bound listener and a shutdown future, so
+//! tests start the service in process on port 0.
+
+mod config;
+mod dto;
+mod error;
+mod routes;
+mod server;
+mod state;
+mod writer;
+
+pub use config::Config;
+pub use routes::app;
+pub use server::run;

@@ -1,0 +1,44 @@
+//! Starting and stopping the service.
+
+use std::future::Future;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::Config;
+use crate::routes::{AppState, app};
+use crate::writer::Writers;
+
+/// Creates the topics if missing, starts the partition writers and serves HTTP
+/// until `shutdown` completes; then lets the writers finish the batches in hand.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    platform::ensure_topics(&config.kafka).await?;
+    let (writers, threads) = Writers::start(&config)?;
+    let router = app(AppState {
+        writers,
+        kafka: config.kafka.clone(),
+    });
+    tracing::info!(addr = %listener.local_addr()?, partitions = config.kafka.partitions,
+        "command-api listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+    // The router and with it every queue sender is gone: each writer finishes
+    // its batch and returns.
+    tokio::task::spawn_blocking(move || {
+        for thread in threads {
+            if thread.join().is_err() {
+                tracing::error!("a partition writer panicked");
+            }
+        }
+    })
+    .await
+    .context("joining the partition writers")?;
+    tracing::info!("command-api stopped");
+    Ok(())
+}

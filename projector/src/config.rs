@@ -1,0 +1,25 @@
+//! Settings, from flags or environment variables, with local defaults.
+
+use std::net::SocketAddr;
+
+use platform::{KafkaArgs, PostgresArgs};
+
+/// Projects the event log into the Postgres read models.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "projector", version, about)]
+pub struct Config {
+    /// Address to serve /healthz, /readyz on.
+    #[arg(long, env = "QSR_PROJECTOR_ADDR", default_value = "127.0.0.1:8083")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub postgres: PostgresArgs,
+    /// Consumer group id (offsets live in Postgres; the group only names the client).
+    #[arg(long, env = "QSR_PROJECTOR_GROUP", default_value = "qsr-projector")]
+    pub group: String,
+    /// Most events applied in one Postgres transaction.
+    #[arg(long, env = "QSR_PROJECTOR_BATCH_MAX", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch_max: u32,
+}

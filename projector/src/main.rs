@@ -1,0 +1,14 @@
+//! The projector binary: parses settings, binds, and runs the service.
+
+use anyhow::Context;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = projector::Config::parse();
+    platform::init_tracing();
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    projector::run(config, listener, platform::shutdown_signal()).await
+}

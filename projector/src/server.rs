@@ -1,0 +1,70 @@
+//! Starting and stopping the service.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use deadpool_postgres::Pool;
+use platform::ReadyCheck;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::Config;
+use crate::consume::Projection;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Brings the read-model schema to the newest version.
+pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
+    let mut client = pool.get().await.context("getting a Postgres connection")?;
+    let report = embedded::migrations::runner()
+        .run_async(&mut **client)
+        .await
+        .context("migrating the read-model schema")?;
+    for migration in report.applied_migrations() {
+        tracing::info!(migration = %migration, "applied migration");
+    }
+    Ok(())
+}
+
+/// Migrates the schema, creates the topics if missing, and projects until
+/// `shutdown` completes, finishing the batch in hand.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = platform::connect_pool(&config.postgres)?;
+    migrate(&pool).await?;
+    platform::ensure_topics(&config.kafka).await?;
+    let ready: ReadyCheck = {
+        let (pool, kafka) = (pool.clone(), config.kafka.clone());
+        Arc::new(move || {
+            let (pool, kafka) = (pool.clone(), kafka.clone());
+            Box::pin(async move {
+                platform::postgres_ready(&pool).await?;
+                platform::kafka_ready(&kafka).await
+            })
+        })
+    };
+    let cancel = CancellationToken::new();
+    let projection = Projection::new(config, pool)?;
+    let worker = tokio::spawn(projection.run(cancel.clone()));
+    tracing::info!(addr = %listener.local_addr()?, "projector listening");
+    let stop = cancel.clone();
+    axum::serve(listener, platform::health_routes::<()>(ready))
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = stop.cancelled() => {}
+            }
+        })
+        .await
+        .context("serving HTTP")?;
+    cancel.cancel();
+    worker.await.context("joining the projection")??;
+    tracing::info!("projector stopped");
+    Ok(())
+}

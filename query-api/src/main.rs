@@ -1,0 +1,14 @@
+//! The query-api binary: parses settings, binds, and runs the service.
+
+use anyhow::Context;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = query_api::Config::parse();
+    platform::init_tracing();
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    query_api::run(config, listener, platform::shutdown_signal()).await
+}
