@@ -1,0 +1,10 @@
+//! End-to-end tests: the four services in process, against the real Kafka and
+//! Postgres of the local stack (`make test` starts them), each test with its
+//! own topics and its own database.
+
+// A test fails by panicking; helpers unwrap like the tests they serve.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod compose;
+mod helpers;
+mod walking_skeleton;

@@ -1,0 +1,244 @@
+//! An order goes all the way: command-api -> Kafka -> projector -> Postgres ->
+//! query-api, and Kafka -> pos-bridge -> the kitchen printer.
+
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
+
+use crate::helpers::{PATIENCE, TestSystem, spawn_system};
+
+const STORE: &str = "e2e-downtown";
+
+fn store_body() -> Value {
+    json!({
+        "name": "E2E Downtown",
+        "timezone": "America/New_York",
+        "currency": "USD",
+        "tax_rate_bps": 875,
+        "hours": [{"day": "mon", "open": "10:00", "close": "22:00"}],
+        "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": 20, "max_days_ahead": 7}
+    })
+}
+
+fn menu_body() -> Value {
+    let usd = |amount: i64| json!({"amount": amount, "currency": "USD"});
+    json!({"categories": [{
+        "id": "burgers", "name": "Burgers",
+        "items": [{
+            "id": "classic", "name": "Classic Burger", "price": usd(899),
+            "modifier_groups": [{"id": "cheese", "name": "Cheese", "min": 0, "max": 1, "options": [
+                {"id": "cheddar", "name": "Cheddar", "price_delta": usd(100)},
+                {"id": "swiss", "name": "Swiss", "price_delta": usd(120)}
+            ]}]
+        }]
+    }]})
+}
+
+async fn put(system: &TestSystem, path: &str, body: &Value) -> reqwest::Response {
+    system
+        .http
+        .put(format!("{}{path}", system.command_api))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn place(system: &TestSystem, body: &Value) -> reqwest::Response {
+    system
+        .http
+        .post(format!("{}/v1/orders", system.command_api))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Reads the order back from the query API, waiting for the projection.
+async fn read_order(system: &TestSystem, order_id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let response = system
+            .http
+            .get(format!("{}/v1/orders/{order_id}", system.query_api))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::OK {
+            return response.json().await.unwrap();
+        }
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "order {order_id} never reached the query API"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every record of `topic` up to its end, read_committed, as (key, partition,
+/// type header, body).
+fn read_topic(system: &TestSystem, topic: &str) -> Vec<(String, i32, String, Value)> {
+    let consumer: BaseConsumer = system
+        .kafka
+        .client_config()
+        .set("group.id", "e2e-reader")
+        .set("isolation.level", "read_committed")
+        .set("enable.partition.eof", "true")
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..system.kafka.partitions {
+        assignment
+            .add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).unwrap();
+    let (mut records, mut at_end) = (Vec::new(), 0);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while at_end < system.kafka.partitions {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "could not read {topic} to its end"
+        );
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                let key = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
+                let headers = m.headers().unwrap();
+                let ce_type = headers
+                    .iter()
+                    .find(|h| h.key == schemas::TYPE_HEADER)
+                    .map(|h| String::from_utf8(h.value.unwrap().to_vec()).unwrap())
+                    .unwrap();
+                let body = serde_json::from_slice(m.payload().unwrap()).unwrap();
+                records.push((key, m.partition(), ce_type, body));
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => at_end += 1,
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            None => {}
+        }
+    }
+    records
+}
+
+#[tokio::test]
+async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
+    let system = spawn_system().await.unwrap();
+    assert_eq!(
+        put(&system, &format!("/v1/stores/{STORE}"), &store_body())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let menu = put(&system, &format!("/v1/stores/{STORE}/menu"), &menu_body()).await;
+    assert_eq!(menu.status(), StatusCode::OK);
+    assert_eq!(menu.json::<Value>().await.unwrap()["menu_version"], 1);
+
+    let order = json!({
+        "store_id": STORE,
+        "fulfillment": {"type": "pickup", "pickup_at": null},
+        "lines": [{"item_id": "classic", "quantity": 2, "modifiers": ["cheddar"], "note": "no onions"}],
+        "tip": {"amount": 200, "currency": "USD"},
+        "payment": {"token": "tok_visa"}
+    });
+    let response = place(&system, &order).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let placed: Value = response.json().await.unwrap();
+    let order_id = placed["order_id"].as_str().unwrap().to_owned();
+    // The example of API.md: 2 x (8.99 + 1.00), 8.75 % tax, 2.00 tip.
+    assert_eq!(placed["totals"]["subtotal"]["amount"], 1998);
+    assert_eq!(placed["totals"]["tax"]["amount"], 175);
+    assert_eq!(placed["totals"]["total"]["amount"], 2373);
+
+    // The read model.
+    let read = read_order(&system, &order_id).await;
+    assert_eq!(read["status"], "placed");
+    assert_eq!(read["totals"], placed["totals"]);
+    assert_eq!(read["lines"][0]["name"], "Classic Burger");
+    assert_eq!(read["pickup_at"], placed["pickup_at"]);
+
+    // The log: one CloudEvent keyed by the store, in the store's partition.
+    let records = read_topic(&system, &system.kafka.orders_topic);
+    assert_eq!(records.len(), 1);
+    let (key, partition, ce_type, body) = &records[0];
+    assert_eq!(key, STORE);
+    assert_eq!(
+        *partition,
+        schemas::partition_for(STORE, system.kafka.partitions)
+    );
+    assert_eq!(ce_type, "qsr.order.placed.v1");
+    assert_eq!(body["specversion"], "1.0");
+    assert_eq!(body["type"], "qsr.order.placed.v1");
+    assert_eq!(body["subject"], order_id);
+    assert_eq!(body["aggversion"], 1);
+    let stores = read_topic(&system, &system.kafka.stores_topic);
+    let versions: Vec<_> = stores
+        .iter()
+        .map(|(_, _, _, b)| b["aggversion"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, [1, 2], "store versions are gapless");
+
+    // The kitchen.
+    let (mut socket, _) = tokio::time::timeout(PATIENCE, system.printer.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut ticket = String::new();
+    tokio::time::timeout(PATIENCE, socket.read_to_string(&mut ticket))
+        .await
+        .unwrap()
+        .unwrap();
+    let number = order_id.replace('-', "")[26..].to_uppercase();
+    assert!(ticket.contains(&format!("ORDER {number}")), "{ticket}");
+    assert!(
+        ticket.contains(" 2 x Classic Burger\n       + Cheddar\n       * no onions\n"),
+        "{ticket}"
+    );
+
+    bad_commands_answer_problems(&system).await;
+    system.stop().await.unwrap();
+}
+
+async fn bad_commands_answer_problems(system: &TestSystem) {
+    let cases = [
+        (
+            json!({"store_id": STORE, "surprise": 1}),
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+        ),
+        (
+            json!({"store_id": STORE, "fulfillment": {"type": "pickup", "pickup_at": null},
+                   "lines": [{"item_id": "pizza", "quantity": 1}], "payment": {"token": "tok_visa"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "item_not_found",
+        ),
+        (
+            json!({"store_id": "nowhere", "fulfillment": {"type": "pickup", "pickup_at": null},
+                   "lines": [{"item_id": "classic", "quantity": 1}], "payment": {"token": "tok_visa"}}),
+            StatusCode::NOT_FOUND,
+            "store_not_found",
+        ),
+        (
+            json!({"store_id": "Not A Slug", "fulfillment": {"type": "pickup", "pickup_at": null},
+                   "lines": [{"item_id": "classic", "quantity": 1}], "payment": {"token": "tok_visa"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let response = place(system, &body).await;
+        assert_eq!(response.status(), status, "{body}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["code"], code, "{body}");
+    }
+}
