@@ -6,9 +6,7 @@ use uuid::Uuid;
 
 /// Why a string is not an acceptable id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{0}` is not a valid id: 1-64 characters of a-z, 0-9 and '-', starting with a letter or digit"
-)]
+#[error("`{0}` is not a valid id")]
 pub struct IdError(pub String);
 
 fn is_slug(s: &str) -> bool {
@@ -55,13 +53,55 @@ slug_id!(
     CatalogId
 );
 
-/// An order, chosen by the client or by the server (UUID v7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OrderId(pub Uuid);
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub Uuid);
 
-impl fmt::Display for OrderId {
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// An order, chosen by the client or by the server (UUID v7).
+    OrderId
+);
+uuid_id!(
+    /// A payment: our id, also the idempotency key at the gateway.
+    PaymentId
+);
+uuid_id!(
+    /// One refund of a payment.
+    RefundId
+);
+
+/// A customer: the `sub` of their token, 1-128 printable characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomerId(String);
+
+impl CustomerId {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let ok = !s.is_empty() && s.chars().count() <= 128 && !s.chars().any(char::is_control);
+        if ok {
+            Ok(CustomerId(s.to_owned()))
+        } else {
+            Err(IdError(s.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CustomerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        f.write_str(&self.0)
     }
 }
 
@@ -81,5 +121,13 @@ mod tests {
         for bad in ["", "-lead", "Upper", "sp ace", "dot.ted", &"a".repeat(65)] {
             assert_eq!(StoreId::parse(bad), Err(IdError(bad.to_owned())), "{bad}");
         }
+    }
+
+    #[test]
+    fn customer_ids_are_printable_and_bounded() {
+        assert!(CustomerId::parse("auth0|5f7c8ec7").is_ok());
+        assert!(CustomerId::parse("").is_err());
+        assert!(CustomerId::parse("a\nb").is_err());
+        assert!(CustomerId::parse(&"x".repeat(129)).is_err());
     }
 }

@@ -1,22 +1,41 @@
 //! The business rules of the ordering system, with no IO: commands come in with
-//! everything they need (including the time), and decisions come out as events.
+//! everything they need (the time, the caller, the payment's outcome), and
+//! decisions come out as events.
 //!
-//! This is the walking skeleton's domain: stores with a profile and a menu, and
-//! the placing of a priced order. The full rules (hours, slots, the order state
-//! machine, payments) grow here without changing that shape.
+//! The store is the unit of consistency: [`Store::decide`] decides the store's
+//! own commands and those of its orders; [`Store::evolve`] folds an event in.
 
+mod command;
+mod error;
+mod event;
+mod hours;
 mod ids;
+mod menu;
 mod money;
 mod order;
+mod pricing;
+mod profile;
 mod store;
 
-pub use ids::{CatalogId, IdError, OrderId, StoreId};
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+
+pub use command::{Action, Actor, Authorization, Cart, CartLine, Command};
+pub use error::{DomainError, OrderError, StoreError};
+pub use event::{
+    Change, Event, Idempotency, OrderEvent, OrderPlaced, PricedLine, PricedModifier, Role,
+    StoreEvent, Totals,
+};
+pub use hours::{DuplicateDay, OpeningHours, WeeklyHours, next_slot_at_or_after, slot_start};
+pub use ids::{CatalogId, CustomerId, IdError, OrderId, PaymentId, RefundId, StoreId};
+pub use menu::{Category, Menu, MenuItem, ModifierGroup, ModifierOption};
 pub use money::{Currency, Money, MoneyError};
-pub use order::{
-    Order, OrderError, OrderLine, OrderPlaced, OrderStatus, PlaceOrder, PricedLine, PricedModifier,
-    Totals, place_order,
+pub use order::{Order, OrderStatus, Payment, PaymentStatus};
+pub use pricing::{MAX_LINES, MAX_QUANTITY};
+pub use profile::{
+    MAX_BUSY_MINUTES, MAX_DAYS_AHEAD, MAX_LEAD_MINUTES, MAX_SLOT_MINUTES, PickupSettings,
+    StoreProfile, StoreStatus,
 };
-pub use store::{
-    Category, Menu, MenuItem, ModifierGroup, ModifierOption, OpeningHours, PickupSettings, Store,
-    StoreError, StoreEvent, StoreProfile, configure_store, publish_menu,
-};
+pub use store::{Quote, Seen, Store};

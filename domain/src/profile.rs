@@ -1,0 +1,87 @@
+//! What a store is: its profile, its pickup settings and whether it takes orders.
+
+use chrono_tz::Tz;
+
+use crate::{Currency, WeeklyHours};
+
+/// How pickup times are offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PickupSettings {
+    /// Length of a pickup slot; slots are counted from local midnight.
+    pub slot_minutes: u32,
+    /// The least time between placing an order and picking it up.
+    pub lead_minutes: u32,
+    /// Live orders one slot takes.
+    pub max_orders_per_slot: u32,
+    /// How many days ahead a pickup may be scheduled.
+    pub max_days_ahead: u32,
+}
+
+/// What an admin sets with `PUT /v1/stores/{id}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreProfile {
+    pub name: String,
+    pub timezone: Tz,
+    pub currency: Currency,
+    /// Sales tax in hundredths of a percent: 875 is 8.75 %.
+    pub tax_rate_bps: u32,
+    pub hours: WeeklyHours,
+    pub pickup: PickupSettings,
+}
+
+/// Whether the store takes orders, as its staff set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreStatus {
+    #[default]
+    Accepting,
+    /// Takes no orders until set back.
+    Paused,
+    /// Takes orders, but adds minutes to every pickup time.
+    Busy { extra_minutes: u32 },
+}
+
+impl StoreStatus {
+    pub fn accepts_orders(self) -> bool {
+        !matches!(self, StoreStatus::Paused)
+    }
+
+    pub fn extra_minutes(self) -> u32 {
+        match self {
+            StoreStatus::Busy { extra_minutes } => extra_minutes,
+            _ => 0,
+        }
+    }
+}
+
+/// The most minutes a busy store may add.
+pub const MAX_BUSY_MINUTES: u32 = 240;
+/// The longest slot, lead time and scheduling horizon a store may set.
+pub const MAX_SLOT_MINUTES: u32 = 240;
+pub const MAX_LEAD_MINUTES: u32 = 24 * 60;
+pub const MAX_DAYS_AHEAD: u32 = 60;
+
+impl StoreProfile {
+    /// Checks the rules every profile keeps; the reason names the culprit.
+    pub fn validate(&self) -> Result<(), String> {
+        let p = &self.pickup;
+        if self.name.trim().is_empty() || self.name.chars().count() > 200 {
+            return Err("name must have 1-200 characters".into());
+        }
+        if self.tax_rate_bps > 10_000 {
+            return Err("tax_rate_bps must be 0-10000".into());
+        }
+        if p.slot_minutes == 0 || p.slot_minutes > MAX_SLOT_MINUTES {
+            return Err(format!("pickup.slot_minutes must be 1-{MAX_SLOT_MINUTES}"));
+        }
+        if p.lead_minutes > MAX_LEAD_MINUTES {
+            return Err(format!("pickup.lead_minutes must be 0-{MAX_LEAD_MINUTES}"));
+        }
+        if p.max_orders_per_slot == 0 {
+            return Err("pickup.max_orders_per_slot must be positive".into());
+        }
+        if p.max_days_ahead > MAX_DAYS_AHEAD {
+            return Err(format!("pickup.max_days_ahead must be 0-{MAX_DAYS_AHEAD}"));
+        }
+        Ok(())
+    }
+}
