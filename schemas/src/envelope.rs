@@ -1,11 +1,13 @@
 //! The CloudEvents 1.0 envelope (structured JSON mode) with our extension
-//! attributes, and the typed decoding of its `data` by event type.
+//! attributes, and the typed decoding of its `data`, upcasting old versions.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{MenuPublishedV1, OrderPlacedV1, StoreConfiguredV1};
+use crate::catalog::dataschema;
+use crate::payloads::*;
 
 /// The CloudEvents version every record carries.
 pub const SPEC_VERSION: &str = "1.0";
@@ -32,14 +34,28 @@ pub struct EventMeta {
     /// The id of the command that caused the event.
     pub causation_id: String,
     pub idempotency_key: Option<String>,
+    /// A fingerprint of the request that carried `idempotency_key`.
+    pub request_hash: Option<String>,
 }
 
-/// The payload of each event type and version.
+/// The payload of each event type, at its current version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventData {
     StoreConfigured(StoreConfiguredV1),
     MenuPublished(MenuPublishedV1),
-    OrderPlaced(OrderPlacedV1),
+    AvailabilityChanged(AvailabilityChangedV1),
+    StatusChanged(StatusChangedV1),
+    OrderPlaced(OrderPlacedV2),
+    PaymentAuthorized(PaymentAuthorizedV1),
+    OrderAccepted(OrderAcceptedV1),
+    OrderRejected(OrderRejectedV1),
+    PreparationStarted(OrderStepV1),
+    OrderReady(OrderStepV1),
+    OrderCompleted(OrderStepV1),
+    OrderCancelled(OrderCancelledV1),
+    PaymentCaptured(PaymentCapturedV1),
+    PaymentVoided(PaymentVoidedV1),
+    PaymentRefunded(PaymentRefundedV1),
 }
 
 impl EventData {
@@ -48,7 +64,39 @@ impl EventData {
         match self {
             EventData::StoreConfigured(_) => "qsr.store.configured.v1",
             EventData::MenuPublished(_) => "qsr.store.menu_published.v1",
-            EventData::OrderPlaced(_) => "qsr.order.placed.v1",
+            EventData::AvailabilityChanged(_) => "qsr.store.availability_changed.v1",
+            EventData::StatusChanged(_) => "qsr.store.status_changed.v1",
+            EventData::OrderPlaced(_) => "qsr.order.placed.v2",
+            EventData::PaymentAuthorized(_) => "qsr.order.payment_authorized.v1",
+            EventData::OrderAccepted(_) => "qsr.order.accepted.v1",
+            EventData::OrderRejected(_) => "qsr.order.rejected.v1",
+            EventData::PreparationStarted(_) => "qsr.order.preparation_started.v1",
+            EventData::OrderReady(_) => "qsr.order.ready.v1",
+            EventData::OrderCompleted(_) => "qsr.order.completed.v1",
+            EventData::OrderCancelled(_) => "qsr.order.cancelled.v1",
+            EventData::PaymentCaptured(_) => "qsr.order.payment_captured.v1",
+            EventData::PaymentVoided(_) => "qsr.order.payment_voided.v1",
+            EventData::PaymentRefunded(_) => "qsr.order.payment_refunded.v1",
+        }
+    }
+
+    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            EventData::StoreConfigured(d) => serde_json::to_value(d),
+            EventData::MenuPublished(d) => serde_json::to_value(d),
+            EventData::AvailabilityChanged(d) => serde_json::to_value(d),
+            EventData::StatusChanged(d) => serde_json::to_value(d),
+            EventData::OrderPlaced(d) => serde_json::to_value(d),
+            EventData::PaymentAuthorized(d) => serde_json::to_value(d),
+            EventData::OrderAccepted(d) => serde_json::to_value(d),
+            EventData::OrderRejected(d) => serde_json::to_value(d),
+            EventData::PreparationStarted(d)
+            | EventData::OrderReady(d)
+            | EventData::OrderCompleted(d) => serde_json::to_value(d),
+            EventData::OrderCancelled(d) => serde_json::to_value(d),
+            EventData::PaymentCaptured(d) => serde_json::to_value(d),
+            EventData::PaymentVoided(d) => serde_json::to_value(d),
+            EventData::PaymentRefunded(d) => serde_json::to_value(d),
         }
     }
 }
@@ -60,24 +108,47 @@ pub struct Event {
     pub data: EventData,
 }
 
-/// The envelope as it is on the wire.
-#[derive(Serialize, Deserialize)]
-struct Wire {
-    specversion: String,
-    id: Uuid,
-    source: String,
+/// A CloudEvents 1.0 event of the QSR ordering system, in structured JSON
+/// mode, as every record of `qsr.stores` and `qsr.orders` holds it.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Wire {
+    #[schemars(regex(pattern = r"^1\.0$"))]
+    pub specversion: String,
+    /// Unique per event (UUID v7).
+    pub id: Uuid,
+    /// The service that wrote the event, e.g. `/command-api`.
+    pub source: String,
+    /// The versioned event type, e.g. `qsr.order.placed.v2`.
     #[serde(rename = "type")]
-    event_type: String,
-    subject: String,
-    time: DateTime<Utc>,
-    datacontenttype: String,
-    storeid: String,
-    aggversion: u64,
-    correlationid: String,
-    causationid: String,
+    #[schemars(regex(pattern = r"^qsr\.(store|order)\.[a-z_]+\.v[0-9]+$"))]
+    pub event_type: String,
+    /// The aggregate: an order id for order events, a store id for store events.
+    pub subject: String,
+    pub time: DateTime<Utc>,
+    #[schemars(regex(pattern = r"^application/json$"))]
+    pub datacontenttype: String,
+    /// The JSON Schema of `data`: `urn:qsr:schemas/json/<type>.json`. Always
+    /// written; absent only from the walking skeleton's records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    idempotencykey: Option<String>,
-    data: serde_json::Value,
+    pub dataschema: Option<String>,
+    /// The store: the record's key.
+    pub storeid: String,
+    /// The aggregate's version after this event: 1, 2, 3… gapless per subject.
+    #[schemars(range(min = 1))]
+    pub aggversion: u64,
+    /// Follows a request from HTTP through the events to the read models.
+    pub correlationid: String,
+    /// The id of the command that caused the event.
+    pub causationid: String,
+    /// The `Idempotency-Key` of the request, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotencykey: Option<String>,
+    /// A fingerprint of that request, to tell a retry from another request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requesthash: Option<String>,
+    /// The payload, as `dataschema` describes it.
+    pub data: serde_json::Value,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,30 +173,30 @@ pub enum DecodeError {
 }
 
 pub fn encode(event: &Event) -> Result<Vec<u8>, EncodeError> {
-    let data = match &event.data {
-        EventData::StoreConfigured(d) => serde_json::to_value(d)?,
-        EventData::MenuPublished(d) => serde_json::to_value(d)?,
-        EventData::OrderPlaced(d) => serde_json::to_value(d)?,
-    };
     let m = &event.meta;
+    let event_type = event.data.event_type();
     let wire = Wire {
         specversion: SPEC_VERSION.to_owned(),
         id: m.id,
         source: m.source.clone(),
-        event_type: event.data.event_type().to_owned(),
+        event_type: event_type.to_owned(),
         subject: m.subject.clone(),
         time: m.time,
         datacontenttype: "application/json".to_owned(),
+        dataschema: Some(dataschema(event_type)),
         storeid: m.store_id.clone(),
         aggversion: m.version,
         correlationid: m.correlation_id.clone(),
         causationid: m.causation_id.clone(),
         idempotencykey: m.idempotency_key.clone(),
-        data,
+        requesthash: m.request_hash.clone(),
+        data: event.data.to_json()?,
     };
     Ok(serde_json::to_vec(&wire)?)
 }
 
+/// Reads any version of any event type the log may hold; old versions are
+/// upcast to the current one.
 pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     let wire: Wire = serde_json::from_slice(bytes).map_err(DecodeError::Envelope)?;
     if wire.specversion != SPEC_VERSION {
@@ -140,7 +211,20 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     let payload = match wire.event_type.as_str() {
         "qsr.store.configured.v1" => EventData::StoreConfigured(data(&wire)?),
         "qsr.store.menu_published.v1" => EventData::MenuPublished(data(&wire)?),
-        "qsr.order.placed.v1" => EventData::OrderPlaced(data(&wire)?),
+        "qsr.store.availability_changed.v1" => EventData::AvailabilityChanged(data(&wire)?),
+        "qsr.store.status_changed.v1" => EventData::StatusChanged(data(&wire)?),
+        "qsr.order.placed.v1" => EventData::OrderPlaced(OrderPlacedV2::from_v1(data(&wire)?)),
+        "qsr.order.placed.v2" => EventData::OrderPlaced(data(&wire)?),
+        "qsr.order.payment_authorized.v1" => EventData::PaymentAuthorized(data(&wire)?),
+        "qsr.order.accepted.v1" => EventData::OrderAccepted(data(&wire)?),
+        "qsr.order.rejected.v1" => EventData::OrderRejected(data(&wire)?),
+        "qsr.order.preparation_started.v1" => EventData::PreparationStarted(data(&wire)?),
+        "qsr.order.ready.v1" => EventData::OrderReady(data(&wire)?),
+        "qsr.order.completed.v1" => EventData::OrderCompleted(data(&wire)?),
+        "qsr.order.cancelled.v1" => EventData::OrderCancelled(data(&wire)?),
+        "qsr.order.payment_captured.v1" => EventData::PaymentCaptured(data(&wire)?),
+        "qsr.order.payment_voided.v1" => EventData::PaymentVoided(data(&wire)?),
+        "qsr.order.payment_refunded.v1" => EventData::PaymentRefunded(data(&wire)?),
         _ => return Err(DecodeError::UnknownType(wire.event_type)),
     };
     Ok(Event {
@@ -154,83 +238,8 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             correlation_id: wire.correlationid,
             causation_id: wire.causationid,
             idempotency_key: wire.idempotencykey,
+            request_hash: wire.requesthash,
         },
         data: payload,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{MoneyV1, TotalsV1};
-
-    fn money(amount: i64) -> MoneyV1 {
-        MoneyV1 {
-            amount,
-            currency: "USD".into(),
-        }
-    }
-
-    fn placed() -> Event {
-        let time = DateTime::from_timestamp(1_795_000_000, 0).unwrap();
-        Event {
-            meta: EventMeta {
-                id: Uuid::now_v7(),
-                source: "/command-api".into(),
-                subject: "0193a0c4-7b1e-7cc0-8f8e-3f2b6a1d9e01".into(),
-                time,
-                store_id: "downtown-42".into(),
-                version: 1,
-                correlation_id: "c-1".into(),
-                causation_id: "k-1".into(),
-                idempotency_key: Some("key-1".into()),
-            },
-            data: EventData::OrderPlaced(OrderPlacedV1 {
-                order_id: Uuid::now_v7(),
-                store_id: "downtown-42".into(),
-                lines: vec![],
-                totals: TotalsV1 {
-                    subtotal: money(0),
-                    tax: money(0),
-                    tip: money(0),
-                    total: money(0),
-                },
-                pickup_at: time,
-                asap: true,
-                placed_at: time,
-            }),
-        }
-    }
-
-    #[test]
-    fn an_event_round_trips_through_the_wire_format() {
-        let event = placed();
-        assert_eq!(decode(&encode(&event).unwrap()).unwrap(), event);
-    }
-
-    #[test]
-    fn the_wire_format_is_a_structured_cloudevent() {
-        let json: serde_json::Value = serde_json::from_slice(&encode(&placed()).unwrap()).unwrap();
-        assert_eq!(json["specversion"], "1.0");
-        assert_eq!(json["type"], "qsr.order.placed.v1");
-        assert_eq!(json["storeid"], "downtown-42");
-        assert_eq!(json["aggversion"], 1);
-        assert_eq!(json["data"]["asap"], true);
-    }
-
-    #[test]
-    fn bad_records_give_typed_errors() {
-        assert!(matches!(decode(b"not json"), Err(DecodeError::Envelope(_))));
-        let mut json: serde_json::Value =
-            serde_json::from_slice(&encode(&placed()).unwrap()).unwrap();
-        json["type"] = "qsr.order.teleported.v1".into();
-        let bytes = serde_json::to_vec(&json).unwrap();
-        assert!(
-            matches!(decode(&bytes), Err(DecodeError::UnknownType(t)) if t == "qsr.order.teleported.v1")
-        );
-        json["type"] = "qsr.order.placed.v1".into();
-        json["data"]["lines"] = "many".into();
-        let bytes = serde_json::to_vec(&json).unwrap();
-        assert!(matches!(decode(&bytes), Err(DecodeError::Data { .. })));
-    }
 }

@@ -1,0 +1,171 @@
+//! Every event type and version the log may hold, with what it means and its
+//! JSON Schema. `schemas/json/` and `schemas/EVENTS.md` are generated from this
+//! table (a test fails when they are out of date).
+
+use schemars::{JsonSchema, Schema};
+
+use crate::envelope::Wire;
+use crate::payloads::*;
+
+/// One event type at one version.
+#[derive(Debug, Clone, Copy)]
+pub struct EventType {
+    /// The CloudEvents `type`.
+    pub name: &'static str,
+    /// When the event happens.
+    pub description: &'static str,
+    /// Whether the code still writes it; older versions are only read.
+    pub current: bool,
+    schema: fn() -> Schema,
+}
+
+fn schema_of<T: JsonSchema>() -> Schema {
+    schemars::SchemaGenerator::default().into_root_schema_for::<T>()
+}
+
+const fn current(
+    name: &'static str,
+    description: &'static str,
+    schema: fn() -> Schema,
+) -> EventType {
+    EventType {
+        name,
+        description,
+        current: true,
+        schema,
+    }
+}
+
+/// All of them, in the order EVENTS.md lists them.
+pub const EVENT_TYPES: &[EventType] = &[
+    current(
+        "qsr.store.configured.v1",
+        "An admin created a store or changed its profile: name, time zone, currency, tax rate, weekly hours and pickup settings.",
+        schema_of::<StoreConfiguredV1>,
+    ),
+    current(
+        "qsr.store.menu_published.v1",
+        "An admin published the store's whole menu; it replaces the previous one and gets the next menu version.",
+        schema_of::<MenuPublishedV1>,
+    ),
+    current(
+        "qsr.store.availability_changed.v1",
+        "Staff or the POS took an item or modifier option off the menu (86) or put it back.",
+        schema_of::<AvailabilityChangedV1>,
+    ),
+    current(
+        "qsr.store.status_changed.v1",
+        "Staff or the POS paused the store, resumed it, or set it busy with extra minutes on every pickup time.",
+        schema_of::<StatusChangedV1>,
+    ),
+    EventType {
+        name: "qsr.order.placed.v1",
+        description: "A customer placed an order (walking-skeleton version, without customer or slot). No longer written; read as qsr.order.placed.v2.",
+        current: false,
+        schema: schema_of::<OrderPlacedV1>,
+    },
+    current(
+        "qsr.order.placed.v2",
+        "A customer placed an order and the server priced it from the menu; always followed in the same transaction by qsr.order.payment_authorized.v1.",
+        schema_of::<OrderPlacedV2>,
+    ),
+    current(
+        "qsr.order.payment_authorized.v1",
+        "The payment gateway authorised the order's total, before the order was appended.",
+        schema_of::<PaymentAuthorizedV1>,
+    ),
+    current(
+        "qsr.order.accepted.v1",
+        "The store accepted a placed order, perhaps with an estimate of when it will be ready.",
+        schema_of::<OrderAcceptedV1>,
+    ),
+    current(
+        "qsr.order.rejected.v1",
+        "The store rejected a placed order; its payment is voided in the same transaction.",
+        schema_of::<OrderRejectedV1>,
+    ),
+    current(
+        "qsr.order.preparation_started.v1",
+        "The kitchen started preparing an accepted order.",
+        schema_of::<OrderStepV1>,
+    ),
+    current(
+        "qsr.order.ready.v1",
+        "The order is ready for pickup (the kitchen bumped it).",
+        schema_of::<OrderStepV1>,
+    ),
+    current(
+        "qsr.order.completed.v1",
+        "The customer picked the order up; its payment is captured in the same transaction.",
+        schema_of::<OrderStepV1>,
+    ),
+    current(
+        "qsr.order.cancelled.v1",
+        "The order was cancelled before completion: by the customer before acceptance, or by staff or an admin.",
+        schema_of::<OrderCancelledV1>,
+    ),
+    current(
+        "qsr.order.payment_captured.v1",
+        "The authorised amount was captured, on completion.",
+        schema_of::<PaymentCapturedV1>,
+    ),
+    current(
+        "qsr.order.payment_voided.v1",
+        "The authorisation was released, on rejection or cancellation before capture.",
+        schema_of::<PaymentVoidedV1>,
+    ),
+    current(
+        "qsr.order.payment_refunded.v1",
+        "Staff or an admin refunded part or all of a captured payment.",
+        schema_of::<PaymentRefundedV1>,
+    ),
+];
+
+/// The `dataschema` of an event type: it names the schema's file.
+pub fn dataschema(event_type: &str) -> String {
+    format!("urn:qsr:schemas/json/{event_type}.json")
+}
+
+/// The file name, under `schemas/json/`, of an event type's schema.
+pub fn schema_file(event_type: &str) -> String {
+    format!("{event_type}.json")
+}
+
+/// The file name of the envelope's schema.
+pub const ENVELOPE_FILE: &str = "cloudevent.json";
+
+fn with_header(mut schema: Schema, id: String, title: &str, description: &str) -> Schema {
+    schema.insert("$id".into(), id.into());
+    schema.insert("title".into(), title.into());
+    schema.insert("description".into(), description.into());
+    schema
+}
+
+impl EventType {
+    /// The JSON Schema (draft 2020-12) of the event's `data`.
+    pub fn json_schema(&self) -> Schema {
+        with_header(
+            (self.schema)(),
+            dataschema(self.name),
+            self.name,
+            self.description,
+        )
+    }
+}
+
+/// The JSON Schema of the envelope every record holds.
+pub fn envelope_schema() -> Schema {
+    with_header(
+        schema_of::<Wire>(),
+        format!("urn:qsr:schemas/json/{ENVELOPE_FILE}"),
+        "QSR CloudEvent",
+        "The envelope of every record of qsr.stores and qsr.orders: a CloudEvents 1.0 event in \
+         structured JSON mode with the QSR extension attributes. Written by command-api each \
+         time it commits a command's events.",
+    )
+}
+
+/// The event type named `name`, if the log may hold it.
+pub fn event_type(name: &str) -> Option<&'static EventType> {
+    EVENT_TYPES.iter().find(|t| t.name == name)
+}

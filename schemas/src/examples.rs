@@ -1,0 +1,295 @@
+//! A day at a store, decided by the domain and written as the log would hold
+//! it: every event type at its current version, with fixed ids and times. It
+//! feeds `EVENTS.md` and the contract tests.
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc, Weekday};
+use domain::{
+    Action, Actor, Authorization, Cart, CartLine, CatalogId, Category, Change, Command, Currency,
+    CustomerId, Idempotency, Menu, MenuItem, ModifierGroup, ModifierOption, Money, OpeningHours,
+    OrderId, PaymentId, PickupSettings, RefundId, Store, StoreId, StoreProfile, WeeklyHours,
+};
+use uuid::Uuid;
+
+use crate::{Event, Provenance, to_wire};
+
+/// A `qsr.order.placed.v1` record as the walking skeleton wrote it.
+pub const LEGACY_ORDER_PLACED_V1: &str = r#"{"specversion":"1.0","id":"01a20bc1-357f-76ed-a5f7-e95420840a17","source":"/command-api","type":"qsr.order.placed.v1","subject":"01a20bc1-357f-76ed-a5f7-e952b83a54d1","time":"2026-11-24T04:12:21.247785415Z","datacontenttype":"application/json","storeid":"demo-downtown","aggversion":1,"correlationid":"01a20bc1-357f-76ed-a5f7-e952b83a54d0","causationid":"01a20bc1-357f-76ed-a5f7-e952b83a54d0","data":{"order_id":"01a20bc1-357f-76ed-a5f7-e952b83a54d1","store_id":"demo-downtown","lines":[{"item_id":"fries","name":"Fries","quantity":1,"modifiers":[],"unit_price":{"amount":349,"currency":"USD"},"total":{"amount":349,"currency":"USD"}}],"totals":{"subtotal":{"amount":349,"currency":"USD"},"tax":{"amount":31,"currency":"USD"},"tip":{"amount":0,"currency":"USD"},"total":{"amount":380,"currency":"USD"}},"pickup_at":"2026-11-24T04:30:00Z","asap":true,"placed_at":"2026-11-24T04:12:21.247Z"}}"#;
+
+fn cid(s: &str) -> CatalogId {
+    CatalogId::parse(s).unwrap_or_else(|_| unreachable!("example ids are slugs"))
+}
+
+fn usd(amount: i64) -> Money {
+    Money::new(
+        amount,
+        Currency::parse("USD").unwrap_or_else(|_| unreachable!("USD is a currency")),
+    )
+}
+
+fn hhmm(s: &str) -> NaiveTime {
+    NaiveTime::parse_from_str(s, "%H:%M")
+        .unwrap_or_else(|_| unreachable!("example times are HH:MM"))
+}
+
+fn profile() -> StoreProfile {
+    let days = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    let hours = days
+        .into_iter()
+        .map(|day| OpeningHours {
+            day,
+            open: hhmm("10:00"),
+            close: hhmm(if day == Weekday::Fri {
+                "02:00"
+            } else {
+                "22:00"
+            }),
+        })
+        .collect();
+    StoreProfile {
+        name: "Downtown 42".into(),
+        timezone: chrono_tz::America::New_York,
+        currency: Currency::parse("USD").unwrap_or_else(|_| unreachable!()),
+        tax_rate_bps: 875,
+        hours: WeeklyHours::new(hours).unwrap_or_default(),
+        pickup: PickupSettings {
+            slot_minutes: 15,
+            lead_minutes: 10,
+            max_orders_per_slot: 20,
+            max_days_ahead: 7,
+        },
+    }
+}
+
+fn menu() -> Menu {
+    let option = |id: &str, name: &str, delta| ModifierOption {
+        id: cid(id),
+        name: name.into(),
+        price_delta: usd(delta),
+    };
+    Menu {
+        categories: vec![
+            Category {
+                id: cid("burgers"),
+                name: "Burgers".into(),
+                items: vec![MenuItem {
+                    id: cid("classic"),
+                    name: "Classic Burger".into(),
+                    price: usd(899),
+                    modifier_groups: vec![ModifierGroup {
+                        id: cid("cheese"),
+                        name: "Cheese".into(),
+                        min: 0,
+                        max: 1,
+                        options: vec![
+                            option("cheddar", "Cheddar", 100),
+                            option("swiss", "Swiss", 120),
+                        ],
+                    }],
+                }],
+            },
+            Category {
+                id: cid("sides"),
+                name: "Sides & drinks".into(),
+                items: vec![
+                    MenuItem {
+                        id: cid("fries"),
+                        name: "Fries".into(),
+                        price: usd(349),
+                        modifier_groups: vec![],
+                    },
+                    MenuItem {
+                        id: cid("cola"),
+                        name: "Cola".into(),
+                        price: usd(199),
+                        modifier_groups: vec![ModifierGroup {
+                            id: cid("size"),
+                            name: "Size".into(),
+                            min: 1,
+                            max: 1,
+                            options: vec![
+                                option("small", "Small", 0),
+                                option("large", "Large", 80),
+                            ],
+                        }],
+                    },
+                ],
+            },
+        ],
+    }
+}
+
+/// Runs commands through the domain and records their events as the writer would.
+struct Day {
+    store: Store,
+    clock: DateTime<Utc>,
+    serial: u128,
+    log: Vec<Event>,
+}
+
+impl Day {
+    fn next_id(&mut self) -> Uuid {
+        self.serial += 1;
+        Uuid::from_u128(0x0193_a0c4_7b1e_7cc0_8f8e_0000_0000_0000 + self.serial)
+    }
+
+    fn run(&mut self, actor: Actor, key: Option<&str>, action: Action) {
+        self.clock += Duration::minutes(1);
+        let command_id = self.next_id();
+        let command = Command {
+            store_id: self.store.id.clone(),
+            actor,
+            now: self.clock,
+            idempotency: key.map(|k| Idempotency {
+                key: k.into(),
+                fingerprint: format!("sha256:{k}"),
+            }),
+            action,
+        };
+        let events = self
+            .store
+            .decide(&command)
+            .unwrap_or_else(|e| unreachable!("example command refused: {e}"));
+        for event in events {
+            self.store.apply(&event);
+            let version = match &event.change {
+                Change::Store(_) => self.store.version,
+                Change::Order { order_id, .. } => {
+                    self.store.orders.get(order_id).map_or(0, |o| o.version)
+                }
+            };
+            let provenance = Provenance {
+                id: self.next_id(),
+                source: "/command-api".into(),
+                time: self.clock,
+                correlation_id: format!("corr-{command_id}"),
+                causation_id: command_id.to_string(),
+            };
+            self.log.push(to_wire(&event, version, provenance));
+        }
+    }
+
+    fn place(&mut self, order: OrderId, lines: Vec<CartLine>, tip: i64) {
+        let cart = Cart {
+            lines,
+            tip: Some(usd(tip)),
+            pickup_at: None,
+        };
+        let total = self
+            .store
+            .quote(&cart, self.clock + Duration::minutes(1))
+            .map_or(usd(0), |q| q.totals.total);
+        let payment = Authorization {
+            payment_id: PaymentId(order.0),
+            amount: total,
+            reference: format!("pi_{}", order.0.simple()),
+        };
+        let customer =
+            Actor::Customer(CustomerId::parse("cust-7").unwrap_or_else(|_| unreachable!()));
+        self.run(
+            customer,
+            Some(&format!("place-{}", order.0.simple())),
+            Action::PlaceOrder {
+                order_id: order,
+                cart,
+                payment,
+            },
+        );
+    }
+}
+
+/// Every event type at its current version, in the order a day produces them.
+pub fn a_day_at_a_store() -> Vec<Event> {
+    let store_id = StoreId::parse("downtown-42").unwrap_or_else(|_| unreachable!());
+    let mut day = Day {
+        store: Store::new(store_id),
+        clock: Utc
+            .with_ymd_and_hms(2026, 11, 24, 16, 0, 0)
+            .single()
+            .unwrap_or_default(),
+        serial: 0,
+        log: Vec::new(),
+    };
+    day.run(Actor::Admin, None, Action::ConfigureStore(profile()));
+    day.run(Actor::Admin, None, Action::PublishMenu(menu()));
+    day.run(
+        Actor::Pos,
+        None,
+        Action::SetAvailability {
+            id: cid("swiss"),
+            available: false,
+        },
+    );
+    day.run(
+        Actor::Staff,
+        None,
+        Action::SetStatus {
+            accepting_orders: true,
+            busy_minutes: Some(10),
+        },
+    );
+    let line = |item: &str, quantity, modifiers: &[&str], note: Option<&str>| CartLine {
+        item_id: cid(item),
+        quantity,
+        modifiers: modifiers.iter().map(|m| cid(m)).collect(),
+        note: note.map(str::to_owned),
+    };
+    let (a, b, c) = (
+        OrderId(day.next_id()),
+        OrderId(day.next_id()),
+        OrderId(day.next_id()),
+    );
+    day.place(
+        a,
+        vec![
+            line("classic", 2, &["cheddar"], Some("no onions")),
+            line("cola", 1, &["large"], None),
+        ],
+        200,
+    );
+    day.run(
+        Actor::Pos,
+        None,
+        Action::AcceptOrder {
+            order_id: a,
+            ready_at: Some(day.clock + Duration::minutes(15)),
+        },
+    );
+    day.run(Actor::Staff, None, Action::StartOrder { order_id: a });
+    day.run(Actor::Pos, None, Action::MarkReady { order_id: a });
+    day.run(Actor::Staff, None, Action::CompleteOrder { order_id: a });
+    let refund = Action::RefundOrder {
+        order_id: a,
+        refund_id: RefundId(day.next_id()),
+        amount: usd(300),
+        reason: "cola was flat".into(),
+    };
+    day.run(Actor::Staff, Some("refund-1"), refund);
+    day.place(b, vec![line("fries", 1, &[], None)], 0);
+    day.run(
+        Actor::Staff,
+        None,
+        Action::RejectOrder {
+            order_id: b,
+            reason: "fryer is down".into(),
+        },
+    );
+    day.place(c, vec![line("classic", 1, &[], None)], 0);
+    let customer = Actor::Customer(CustomerId::parse("cust-7").unwrap_or_else(|_| unreachable!()));
+    day.run(
+        customer,
+        None,
+        Action::CancelOrder {
+            order_id: c,
+            reason: "ordered twice".into(),
+        },
+    );
+    day.log
+}
