@@ -24,4 +24,8 @@ pub struct Config {
     #[arg(long, env = "QSR_BATCH_MAX", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch_max: u32,
+    /// How long the payment gateway may take to authorise before the order is
+    /// refused with `503 payment_unavailable`.
+    #[arg(long, env = "QSR_GATEWAY_TIMEOUT_MS", default_value_t = 5000)]
+    pub gateway_timeout_ms: u64,
 }

@@ -3,10 +3,11 @@
 //! reported, not only the first.
 
 use chrono::{DateTime, FixedOffset, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
 use domain::{
-    CatalogId, Category, Currency, Menu, MenuItem, ModifierGroup, ModifierOption, Money,
-    OpeningHours, OrderId, OrderLine, OrderPlaced, PickupSettings, PlaceOrder, StoreId,
-    StoreProfile,
+    Cart, CartLine, CatalogId, Category, Currency, Menu, MenuItem, ModifierGroup, ModifierOption,
+    Money, OpeningHours, Order, OrderId, PickupSettings, PricedLine, Quote, StoreId, StoreProfile,
+    Totals, WeeklyHours,
 };
 use platform::FieldError;
 use serde::{Deserialize, Serialize};
@@ -130,8 +131,9 @@ impl StoreBody {
                 hours.push(OpeningHours { day, open, close });
             }
         }
-        let profile = match (timezone, currency) {
-            (Some(timezone), Some(currency)) => Some(StoreProfile {
+        let hours = f.check("hours", WeeklyHours::new(hours));
+        let profile = match (timezone, currency, hours) {
+            (Some(timezone), Some(currency), Some(hours)) => Some(StoreProfile {
                 name: self.name,
                 timezone,
                 currency,
@@ -292,20 +294,26 @@ pub struct PlaceOrderBody {
 /// The most characters of a line's note.
 const MAX_NOTE: usize = 200;
 
+/// A placing request, parsed.
+#[derive(Debug)]
+pub struct Placing {
+    pub order_id: OrderId,
+    pub store_id: StoreId,
+    pub cart: Cart,
+    pub token: String,
+}
+
 impl PlaceOrderBody {
-    pub fn parse(self, now: DateTime<Utc>) -> Result<PlaceOrder, Vec<FieldError>> {
+    pub fn parse(self) -> Result<Placing, Vec<FieldError>> {
         let mut f = Fields::default();
         let store_id = f.check("store_id", StoreId::parse(&self.store_id));
         if self.fulfillment.kind != "pickup" {
             f.check::<(), _>("fulfillment.type", Err("only `pickup` is offered"));
         }
-        if self.payment.token.is_empty() {
-            f.check::<(), _>("payment.token", Err("must not be empty"));
+        if self.payment.token.is_empty() || self.payment.token.len() > 255 {
+            f.check::<(), _>("payment.token", Err("must have 1-255 characters"));
         }
         let tip = self.tip.as_ref().and_then(|t| f.check("tip", t.parse()));
-        if tip.is_some_and(|t| t.amount < 0) {
-            f.check::<(), _>("tip.amount", Err("must not be negative"));
-        }
         let mut lines = Vec::new();
         for (i, line) in self.lines.into_iter().enumerate() {
             let item_id = f.check(
@@ -331,7 +339,7 @@ impl PlaceOrderBody {
                 );
             }
             if let Some(item_id) = item_id {
-                lines.push(OrderLine {
+                lines.push(CartLine {
                     item_id,
                     quantity: line.quantity,
                     modifiers,
@@ -339,15 +347,17 @@ impl PlaceOrderBody {
                 });
             }
         }
-        let order = store_id.map(|store_id| PlaceOrder {
+        let placing = store_id.map(|store_id| Placing {
             order_id: OrderId(self.order_id.unwrap_or_else(Uuid::now_v7)),
             store_id,
-            lines,
-            tip,
-            pickup_at: self.fulfillment.pickup_at.map(|t| t.with_timezone(&Utc)),
-            now,
+            cart: Cart {
+                lines,
+                tip,
+                pickup_at: self.fulfillment.pickup_at.map(|t| t.with_timezone(&Utc)),
+            },
+            token: self.payment.token,
         });
-        f.finish(order)
+        f.finish(placing)
     }
 }
 
@@ -377,53 +387,85 @@ pub struct TotalsView {
     pub total: MoneyBody,
 }
 
-/// The `201` answer to `POST /v1/orders`.
+fn line_views(lines: &[PricedLine]) -> Vec<LineView> {
+    lines
+        .iter()
+        .map(|l| LineView {
+            item_id: l.item_id.to_string(),
+            name: l.name.clone(),
+            quantity: l.quantity,
+            modifiers: l
+                .modifiers
+                .iter()
+                .map(|m| ModifierView {
+                    id: m.id.to_string(),
+                    name: m.name.clone(),
+                })
+                .collect(),
+            note: l.note.clone(),
+            unit_price: l.unit_price.into(),
+            total: l.total.into(),
+        })
+        .collect()
+}
+
+fn totals_view(t: &Totals) -> TotalsView {
+    TotalsView {
+        subtotal: t.subtotal.into(),
+        tax: t.tax.into(),
+        tip: t.tip.into(),
+        total: t.total.into(),
+    }
+}
+
+/// An order as a command answers it (`201` of `POST /v1/orders` and the other
+/// order commands).
 #[derive(Debug, Serialize)]
-pub struct OrderPlacedView {
+pub struct OrderView {
     pub order_id: Uuid,
     pub store_id: String,
     pub version: u64,
     pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_status: Option<&'static str>,
     /// In the store's time zone.
     pub pickup_at: String,
     pub lines: Vec<LineView>,
     pub totals: TotalsView,
 }
 
-impl OrderPlacedView {
-    pub fn new(placed: &OrderPlaced, version: u64, timezone: chrono_tz::Tz) -> Self {
-        OrderPlacedView {
-            order_id: placed.order_id.0,
-            store_id: placed.store_id.to_string(),
-            version,
-            status: domain::OrderStatus::Placed.as_str(),
-            pickup_at: placed.pickup_at.with_timezone(&timezone).to_rfc3339(),
-            lines: placed
-                .lines
-                .iter()
-                .map(|l| LineView {
-                    item_id: l.item_id.to_string(),
-                    name: l.name.clone(),
-                    quantity: l.quantity,
-                    modifiers: l
-                        .modifiers
-                        .iter()
-                        .map(|m| ModifierView {
-                            id: m.id.to_string(),
-                            name: m.name.clone(),
-                        })
-                        .collect(),
-                    note: l.note.clone(),
-                    unit_price: l.unit_price.into(),
-                    total: l.total.into(),
-                })
-                .collect(),
-            totals: TotalsView {
-                subtotal: placed.totals.subtotal.into(),
-                tax: placed.totals.tax.into(),
-                tip: placed.totals.tip.into(),
-                total: placed.totals.total.into(),
-            },
+impl OrderView {
+    pub fn new(store_id: &StoreId, order: &Order, timezone: Tz) -> Self {
+        OrderView {
+            order_id: order.id.0,
+            store_id: store_id.to_string(),
+            version: order.version,
+            status: order.status.as_str(),
+            payment_status: order.payment.as_ref().map(|p| p.status.as_str()),
+            pickup_at: order.placed.pickup_at.with_timezone(&timezone).to_rfc3339(),
+            lines: line_views(&order.placed.lines),
+            totals: totals_view(&order.placed.totals),
+        }
+    }
+}
+
+/// The answer to `POST /v1/orders/quote`.
+#[derive(Debug, Serialize)]
+pub struct QuoteView {
+    pub store_id: String,
+    /// In the store's time zone.
+    pub pickup_at: String,
+    pub lines: Vec<LineView>,
+    pub totals: TotalsView,
+}
+
+impl QuoteView {
+    pub fn new(store_id: &StoreId, quote: &Quote, timezone: Tz) -> Self {
+        QuoteView {
+            store_id: store_id.to_string(),
+            pickup_at: quote.pickup_at.with_timezone(&timezone).to_rfc3339(),
+            lines: line_views(&quote.lines),
+            totals: totals_view(&quote.totals),
         }
     }
 }

@@ -1,40 +1,50 @@
-//! How a command's failure answers over HTTP: one status and `code` per variant.
+//! How a command's failure answers over HTTP: one status per `code`.
 
 use axum::http::StatusCode;
-use domain::{OrderError, StoreError};
 use platform::Problem;
 
+use crate::payments::PaymentError;
 use crate::writer::CommandError;
+
+/// The HTTP status of a domain error's code.
+fn status_of(code: &str) -> StatusCode {
+    match code {
+        // An item the menu lacks is a flaw of the request (422), not a missing URL.
+        "store_not_found" | "order_not_found" => StatusCode::NOT_FOUND,
+        "order_exists" | "invalid_transition" | "cancel_not_allowed" | "payment_not_captured" => {
+            StatusCode::CONFLICT
+        }
+        // Every other rule a request breaks: validation of its content.
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
 
 impl From<CommandError> for Problem {
     fn from(error: CommandError) -> Problem {
-        use StatusCode as S;
-        let detail = error.to_string();
-        let (status, code) = match &error {
-            CommandError::Store(e) => match e {
-                StoreError::NotFound(_) => (S::NOT_FOUND, "store_not_found"),
-                StoreError::InvalidMenu(_) => (S::UNPROCESSABLE_ENTITY, "invalid_menu"),
-                StoreError::InvalidStore(_) => (S::UNPROCESSABLE_ENTITY, "invalid_store"),
-            },
-            CommandError::Order(e) => match e {
-                OrderError::StoreNotFound(_) => (S::NOT_FOUND, "store_not_found"),
-                OrderError::NoMenu(_) => (S::UNPROCESSABLE_ENTITY, "menu_not_published"),
-                OrderError::OrderExists(_) => (S::CONFLICT, "order_exists"),
-                OrderError::NoLines => (S::UNPROCESSABLE_ENTITY, "empty_order"),
-                OrderError::TooManyLines => (S::UNPROCESSABLE_ENTITY, "too_many_lines"),
-                OrderError::InvalidQuantity { .. } => (S::UNPROCESSABLE_ENTITY, "invalid_quantity"),
-                OrderError::ItemNotFound { .. } => (S::UNPROCESSABLE_ENTITY, "item_not_found"),
-                OrderError::ModifierNotFound { .. } => {
-                    (S::UNPROCESSABLE_ENTITY, "modifier_not_found")
-                }
-                OrderError::ModifierRule { .. } => (S::UNPROCESSABLE_ENTITY, "modifier_rule"),
-                OrderError::PickupInPast => (S::UNPROCESSABLE_ENTITY, "pickup_in_past"),
-                OrderError::Money(_) => (S::UNPROCESSABLE_ENTITY, "invalid_money"),
-            },
-            CommandError::Unavailable(_) => {
-                return Problem::new(S::SERVICE_UNAVAILABLE, "unavailable", detail).retry_after(1);
+        match error {
+            CommandError::Domain(e) => Problem::new(status_of(e.code()), e.code(), e.to_string()),
+            CommandError::Unavailable(detail) => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail).retry_after(1)
             }
+        }
+    }
+}
+
+impl From<PaymentError> for Problem {
+    fn from(error: PaymentError) -> Problem {
+        let (status, code) = match error {
+            PaymentError::Declined => (StatusCode::PAYMENT_REQUIRED, "payment_declined"),
+            PaymentError::InsufficientFunds => (StatusCode::PAYMENT_REQUIRED, "insufficient_funds"),
+            PaymentError::InvalidToken => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_payment_token")
+            }
+            PaymentError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "payment_unavailable"),
         };
-        Problem::new(status, code, detail)
+        let problem = Problem::new(status, code, error.to_string());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            problem.retry_after(2)
+        } else {
+            problem
+        }
     }
 }

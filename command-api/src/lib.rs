@@ -8,9 +8,9 @@
 mod config;
 mod dto;
 mod error;
+mod payments;
 mod routes;
 mod server;
-mod state;
 mod writer;
 
 pub use config::Config;

@@ -1,25 +1,29 @@
 //! The HTTP routes of the command API and their handlers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
-use axum::{Router, extract::DefaultBodyLimit};
 use chrono::Utc;
-use domain::StoreId;
-use platform::{FieldError, Json, KafkaArgs, Problem, ReadyCheck};
+use domain::{Action, Actor, Authorization, Command, Idempotency, PaymentId, StoreId};
+use platform::{FieldError, JsonRequest, KafkaArgs, Problem, ReadyCheck};
 use uuid::Uuid;
 
-use crate::dto::{MenuBody, OrderPlacedView, PlaceOrderBody, StoreBody, StoreView};
-use crate::writer::{Command, CommandMeta, Outcome, Writers};
+use crate::dto::{MenuBody, OrderView, PlaceOrderBody, QuoteView, StoreBody, StoreView};
+use crate::payments::{Gateway, authorize_within};
+use crate::writer::{CommandMeta, Outcome, Work, Writers};
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub writers: Writers,
     pub kafka: KafkaArgs,
+    pub gateway: Arc<dyn Gateway>,
+    pub gateway_timeout: Duration,
 }
 
 /// The whole HTTP surface of the service.
@@ -39,6 +43,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/v1/stores/{store_id}", put(put_store))
         .route("/v1/stores/{store_id}/menu", put(put_menu))
+        .route("/v1/orders/quote", post(quote_order))
         .route("/v1/orders", post(place_order))
         .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
         .with_state(state)
@@ -63,31 +68,45 @@ fn parse_store_id(raw: &str) -> Result<StoreId, Problem> {
     })
 }
 
-/// The command's id, its correlation id (from `X-Correlation-Id` or new) and
-/// its `Idempotency-Key`.
-fn command_meta(headers: &HeaderMap) -> Result<CommandMeta, Problem> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+/// The request's `Idempotency-Key` with the fingerprint of its body.
+fn idempotency(headers: &HeaderMap, fingerprint: &str) -> Result<Option<Idempotency>, Problem> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
     };
-    let idempotency_key = text("idempotency-key");
-    if idempotency_key
-        .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > 255)
-    {
-        return Err(invalid(vec![FieldError {
-            field: "Idempotency-Key".into(),
-            message: "must be 1-255 characters".into(),
-        }]));
-    }
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            invalid(vec![FieldError {
+                field: "Idempotency-Key".into(),
+                message: "must be 1-255 visible ASCII characters".into(),
+            }])
+        })?;
+    Ok(Some(Idempotency {
+        key: key.to_owned(),
+        fingerprint: fingerprint.to_owned(),
+    }))
+}
+
+/// The command's id and its correlation id (from `X-Correlation-Id` or new).
+fn command_meta(headers: &HeaderMap) -> CommandMeta {
     let command_id = Uuid::now_v7();
-    Ok(CommandMeta {
+    let correlation_id = headers
+        .get("x-correlation-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map_or_else(|| command_id.to_string(), str::to_owned);
+    CommandMeta {
         command_id,
-        correlation_id: text("x-correlation-id").unwrap_or_else(|| command_id.to_string()),
-        idempotency_key,
-    })
+        correlation_id,
+    }
+}
+
+/// Until tokens arrive (issue 4), every request acts as an admin and orders
+/// are guest orders.
+fn actor() -> Actor {
+    Actor::Admin
 }
 
 fn with_etag(status: StatusCode, version: u64, body: impl serde::Serialize) -> Response {
@@ -98,42 +117,26 @@ fn with_etag(status: StatusCode, version: u64, body: impl serde::Serialize) -> R
     response
 }
 
-async fn put_store(
-    State(state): State<AppState>,
-    Path(store_id): Path<String>,
-    headers: HeaderMap,
-    Json(body): Json<StoreBody>,
+async fn store_command(
+    state: &AppState,
+    headers: &HeaderMap,
+    store_id: StoreId,
+    fingerprint: &str,
+    action: Action,
 ) -> Result<Response, Problem> {
-    let store_id = parse_store_id(&store_id)?;
-    let profile = body.parse().map_err(invalid)?;
-    let meta = command_meta(&headers)?;
-    let command = Command::ConfigureStore {
+    let command = Command {
         store_id: store_id.clone(),
-        profile,
+        actor: actor(),
+        now: Utc::now(),
+        idempotency: idempotency(headers, fingerprint)?,
+        action,
     };
-    store_answer(state.writers.submit(&store_id, command, meta).await?)
-}
-
-async fn put_menu(
-    State(state): State<AppState>,
-    Path(store_id): Path<String>,
-    headers: HeaderMap,
-    Json(body): Json<MenuBody>,
-) -> Result<Response, Problem> {
-    let store_id = parse_store_id(&store_id)?;
-    let menu = body.parse().map_err(invalid)?;
-    let meta = command_meta(&headers)?;
-    let command = Command::PublishMenu {
-        store_id: store_id.clone(),
-        menu,
-    };
-    store_answer(state.writers.submit(&store_id, command, meta).await?)
-}
-
-fn store_answer(outcome: Outcome) -> Result<Response, Problem> {
-    match outcome {
+    match state
+        .writers
+        .submit(&store_id, Work::Decide(command), command_meta(headers))
+        .await?
+    {
         Outcome::Store {
-            store_id,
             version,
             menu_version,
         } => Ok(with_etag(
@@ -145,36 +148,136 @@ fn store_answer(outcome: Outcome) -> Result<Response, Problem> {
                 menu_version: (menu_version > 0).then_some(menu_version),
             },
         )),
-        Outcome::OrderPlaced { .. } => Err(Problem::internal()),
+        Outcome::Order { .. } | Outcome::Quote { .. } => Err(Problem::internal()),
     }
 }
 
+async fn put_store(
+    State(state): State<AppState>,
+    Path(store_id): Path<String>,
+    headers: HeaderMap,
+    request: JsonRequest<StoreBody>,
+) -> Result<Response, Problem> {
+    let store_id = parse_store_id(&store_id)?;
+    let profile = request.body.parse().map_err(invalid)?;
+    store_command(
+        &state,
+        &headers,
+        store_id,
+        &request.fingerprint,
+        Action::ConfigureStore(profile),
+    )
+    .await
+}
+
+async fn put_menu(
+    State(state): State<AppState>,
+    Path(store_id): Path<String>,
+    headers: HeaderMap,
+    request: JsonRequest<MenuBody>,
+) -> Result<Response, Problem> {
+    let store_id = parse_store_id(&store_id)?;
+    let menu = request.body.parse().map_err(invalid)?;
+    store_command(
+        &state,
+        &headers,
+        store_id,
+        &request.fingerprint,
+        Action::PublishMenu(menu),
+    )
+    .await
+}
+
+fn order_created(store_id: &StoreId, outcome: Outcome) -> Result<Response, Problem> {
+    let Outcome::Order { order, timezone } = outcome else {
+        return Err(Problem::internal());
+    };
+    let view = OrderView::new(store_id, &order, timezone);
+    let mut response = with_etag(StatusCode::CREATED, order.version, view);
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/orders/{}", order.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+async fn quote_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: JsonRequest<PlaceOrderBody>,
+) -> Result<Response, Problem> {
+    let placing = request.body.parse().map_err(invalid)?;
+    let work = Work::Quote {
+        store_id: placing.store_id.clone(),
+        cart: placing.cart,
+        now: Utc::now(),
+        idempotency: None,
+    };
+    match state
+        .writers
+        .submit(&placing.store_id, work, command_meta(&headers))
+        .await?
+    {
+        Outcome::Quote { quote, timezone } => Ok((
+            StatusCode::OK,
+            axum::Json(QuoteView::new(&placing.store_id, &quote, timezone)),
+        )
+            .into_response()),
+        Outcome::Store { .. } | Outcome::Order { .. } => Err(Problem::internal()),
+    }
+}
+
+/// Prices the cart, authorises the payment outside the partition's critical
+/// section, then places the order with the authorisation.
 async fn place_order(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(body): Json<PlaceOrderBody>,
+    request: JsonRequest<PlaceOrderBody>,
 ) -> Result<Response, Problem> {
-    let cmd = body.parse(Utc::now()).map_err(invalid)?;
-    let meta = command_meta(&headers)?;
-    let store_id = cmd.store_id.clone();
-    match state
+    let placing = request.body.parse().map_err(invalid)?;
+    let idempotency = idempotency(&headers, &request.fingerprint)?;
+    let meta = command_meta(&headers);
+    let store_id = placing.store_id.clone();
+    let now = Utc::now();
+    let work = Work::Quote {
+        store_id: store_id.clone(),
+        cart: placing.cart.clone(),
+        now,
+        idempotency: idempotency.clone(),
+    };
+    let total = match state.writers.submit(&store_id, work, meta.clone()).await? {
+        Outcome::Quote { quote, .. } => quote.totals.total,
+        // This key placed its order already: the first answer again.
+        replay @ Outcome::Order { .. } => return order_created(&store_id, replay),
+        Outcome::Store { .. } => return Err(Problem::internal()),
+    };
+    let payment_id = PaymentId(Uuid::now_v7());
+    let authorized = authorize_within(
+        state.gateway.as_ref(),
+        state.gateway_timeout,
+        payment_id,
+        &placing.token,
+        total,
+    )
+    .await?;
+    let payment = Authorization {
+        payment_id,
+        amount: total,
+        reference: authorized.reference,
+    };
+    let command = Command {
+        store_id: store_id.clone(),
+        actor: actor(),
+        now,
+        idempotency,
+        action: Action::PlaceOrder {
+            order_id: placing.order_id,
+            cart: placing.cart,
+            payment,
+        },
+    };
+    let outcome = state
         .writers
-        .submit(&store_id, Command::PlaceOrder(cmd), meta)
-        .await?
-    {
-        Outcome::OrderPlaced {
-            placed,
-            version,
-            timezone,
-        } => {
-            let view = OrderPlacedView::new(&placed, version, timezone);
-            let mut response = with_etag(StatusCode::CREATED, version, view);
-            if let Ok(location) = HeaderValue::from_str(&format!("/v1/orders/{}", placed.order_id))
-            {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            Ok(response)
-        }
-        Outcome::Store { .. } => Err(Problem::internal()),
-    }
+        .submit(&store_id, Work::Decide(command), meta)
+        .await?;
+    order_created(&store_id, outcome)
 }

@@ -1,11 +1,14 @@
 //! Starting and stopping the service.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::Config;
+use crate::payments::Sandbox;
 use crate::routes::{AppState, app};
 use crate::writer::Writers;
 
@@ -21,6 +24,8 @@ pub async fn run(
     let router = app(AppState {
         writers,
         kafka: config.kafka.clone(),
+        gateway: Arc::new(Sandbox),
+        gateway_timeout: Duration::from_millis(config.gateway_timeout_ms),
     });
     tracing::info!(addr = %listener.local_addr()?, partitions = config.kafka.partitions,
         "command-api listening");

@@ -6,15 +6,18 @@
 //! librdkafka's transaction calls block, so each writer is an OS thread, never
 //! a tokio task.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use domain::{Menu, OrderError, OrderPlaced, PlaceOrder, StoreError, StoreId, StoreProfile};
+use domain::{
+    Action, Cart, Change, Command, DomainError, Idempotency, Order, Quote, Store, StoreId,
+};
 use platform::KafkaArgs;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -23,12 +26,11 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
-use schemas::{Event, EventMeta};
+use schemas::Provenance;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::Config;
-use crate::state::{Change, PartitionState};
 
 /// How long a rebuild may take before the writer gives up and starts over.
 const REBUILD_TIMEOUT: Duration = Duration::from_secs(120);
@@ -39,50 +41,41 @@ const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(5);
 /// Commands that may wait for a partition's writer.
 const QUEUE_DEPTH: usize = 4096;
 
-/// A command, in domain terms, as the HTTP layer parsed it.
-#[derive(Debug)]
-pub enum Command {
-    ConfigureStore {
-        store_id: StoreId,
-        profile: StoreProfile,
-    },
-    PublishMenu {
-        store_id: StoreId,
-        menu: Menu,
-    },
-    PlaceOrder(PlaceOrder),
-}
-
 /// Where a command came from, carried into its events.
 #[derive(Debug, Clone)]
 pub struct CommandMeta {
     pub command_id: Uuid,
     pub correlation_id: String,
-    pub idempotency_key: Option<String>,
 }
 
-/// A committed command's result.
+/// What a partition writer is asked to do.
+#[derive(Debug)]
+pub enum Work {
+    /// Decide and, if events result, commit them.
+    Decide(Command),
+    /// Price a cart against the store's current state; nothing is written. A
+    /// request already decided under this idempotency key gets its order back.
+    Quote {
+        store_id: StoreId,
+        cart: Cart,
+        now: DateTime<Utc>,
+        idempotency: Option<Idempotency>,
+    },
+}
+
+/// A command's result, read from the state after its events.
 #[derive(Debug)]
 pub enum Outcome {
-    Store {
-        store_id: StoreId,
-        version: u64,
-        menu_version: u32,
-    },
-    OrderPlaced {
-        placed: Box<OrderPlaced>,
-        version: u64,
-        timezone: Tz,
-    },
+    Store { version: u64, menu_version: u32 },
+    Order { order: Box<Order>, timezone: Tz },
+    Quote { quote: Box<Quote>, timezone: Tz },
 }
 
 /// Why a command was not committed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Order(#[from] OrderError),
+    Domain(#[from] DomainError),
     /// The partition's writer is starting over or its transaction failed;
     /// nothing of the command is in the log, and a retry may succeed.
     #[error("{0}")]
@@ -90,7 +83,7 @@ pub enum CommandError {
 }
 
 struct Job {
-    command: Command,
+    work: Work,
     meta: CommandMeta,
     reply: oneshot::Sender<Result<Outcome, CommandError>>,
 }
@@ -152,12 +145,12 @@ impl Writers {
             .all(|p| p.ready.load(Ordering::Acquire))
     }
 
-    /// Sends a command to the writer of the store's partition and waits for the
-    /// commit.
+    /// Sends work to the writer of the store's partition and waits for its
+    /// answer: for a decision, after the commit.
     pub async fn submit(
         &self,
         store_id: &StoreId,
-        command: Command,
+        work: Work,
         meta: CommandMeta,
     ) -> Result<Outcome, CommandError> {
         let count = i32::try_from(self.partitions.len()).unwrap_or(i32::MAX);
@@ -174,11 +167,7 @@ impl Writers {
         let (reply, answer) = oneshot::channel();
         partition
             .queue
-            .send(Job {
-                command,
-                meta,
-                reply,
-            })
+            .send(Job { work, meta, reply })
             .await
             .map_err(|_| CommandError::Unavailable("the partition writer stopped"))?;
         // A dropped reply means the batch's transaction did not commit.
@@ -187,6 +176,9 @@ impl Writers {
             .map_err(|_| CommandError::Unavailable("the write was not committed; retry"))?
     }
 }
+
+/// The stores of one partition, with their orders.
+type Stores = HashMap<StoreId, Store>;
 
 struct PartitionWriter {
     partition: i32,
@@ -205,7 +197,7 @@ impl PartitionWriter {
                 return;
             }
             let started = Instant::now();
-            let (producer, mut state) = match self.take_over() {
+            let (producer, mut stores) = match self.take_over() {
                 Ok(taken) => taken,
                 Err(error) => {
                     tracing::error!(
@@ -222,8 +214,8 @@ impl PartitionWriter {
             backoff = Duration::from_millis(100);
             tracing::info!(
                 partition = self.partition,
-                stores = state.stores.len(),
-                orders = state.orders.len(),
+                stores = stores.len(),
+                orders = stores.values().map(|s| s.orders.len()).sum::<usize>(),
                 rebuild_ms = started.elapsed().as_millis() as u64,
                 "partition rebuilt; taking commands"
             );
@@ -240,7 +232,7 @@ impl PartitionWriter {
                         Err(_) => break,
                     }
                 }
-                if let Err(error) = self.write_batch(&producer, &mut state, batch) {
+                if let Err(error) = self.write_batch(&producer, &mut stores, batch) {
                     // The callers of the batch got no answer, so they see
                     // `503`. The state may hold what did not commit: start over.
                     tracing::error!(
@@ -255,8 +247,8 @@ impl PartitionWriter {
     }
 
     /// Fences any former writer of the partition, then folds the partition's
-    /// committed events into a fresh state.
-    fn take_over(&self) -> anyhow::Result<(BaseProducer, PartitionState)> {
+    /// committed events into fresh state.
+    fn take_over(&self) -> anyhow::Result<(BaseProducer, Stores)> {
         let producer: BaseProducer = self
             .kafka
             .client_config()
@@ -270,11 +262,11 @@ impl PartitionWriter {
         producer
             .init_transactions(TXN_TIMEOUT)
             .with_context(|| format!("init_transactions as {}", self.transactional_id))?;
-        let state = self.rebuild().context("rebuilding the partition")?;
-        Ok((producer, state))
+        let stores = self.rebuild().context("rebuilding the partition")?;
+        Ok((producer, stores))
     }
 
-    fn rebuild(&self) -> anyhow::Result<PartitionState> {
+    fn rebuild(&self) -> anyhow::Result<Stores> {
         let consumer: BaseConsumer = self
             .kafka
             .client_config()
@@ -291,7 +283,7 @@ impl PartitionWriter {
         consumer
             .assign(&assignment)
             .context("assigning the partition")?;
-        let mut state = PartitionState::default();
+        let mut stores = Stores::new();
         let mut at_end = 0;
         let deadline = Instant::now() + REBUILD_TIMEOUT;
         while at_end < 2 {
@@ -306,14 +298,14 @@ impl PartitionWriter {
                     let Some(payload) = message.payload() else {
                         continue;
                     };
-                    match schemas::decode(payload)
+                    let event = schemas::decode(payload)
                         .map_err(anyhow::Error::from)
-                        .and_then(|event| {
-                            Change::from_wire(&event.data).map_err(anyhow::Error::from)
-                        }) {
-                        Ok(change) => {
-                            state.apply(&change);
-                        }
+                        .and_then(|e| e.to_domain().map_err(anyhow::Error::from));
+                    match event {
+                        Ok(event) => stores
+                            .entry(event.store_id.clone())
+                            .or_insert_with(|| Store::new(event.store_id.clone()))
+                            .apply(&event),
                         Err(error) => tracing::warn!(
                             topic = message.topic(),
                             partition = message.partition(),
@@ -325,41 +317,70 @@ impl PartitionWriter {
                 }
             }
         }
-        Ok(state)
+        Ok(stores)
     }
 
     fn write_batch(
         &self,
         producer: &BaseProducer,
-        state: &mut PartitionState,
+        stores: &mut Stores,
         batch: Vec<Job>,
     ) -> anyhow::Result<()> {
         let mut records = Vec::new();
         let mut answers = Vec::new();
         for job in batch {
-            let changes = match decide(state, job.command) {
-                Ok(changes) => changes,
-                Err(error) => {
-                    let _ = job.reply.send(Err(error));
+            let command = match job.work {
+                Work::Decide(command) => command,
+                Work::Quote {
+                    store_id,
+                    cart,
+                    now,
+                    idempotency,
+                } => {
+                    let answer = quote(
+                        stores.get(&store_id),
+                        &store_id,
+                        &cart,
+                        now,
+                        idempotency.as_ref(),
+                    );
+                    let _ = job.reply.send(answer);
                     continue;
                 }
             };
-            let mut outcome = None;
-            for change in changes {
-                let version = state.next_version(&change);
-                records.push(self.record(&change, version, &job.meta)?);
-                state.apply(&change);
-                outcome = Some(outcome_of(state, change, version));
+            let store = stores
+                .entry(command.store_id.clone())
+                .or_insert_with(|| Store::new(command.store_id.clone()));
+            let events = match store.decide(&command) {
+                Ok(events) => events,
+                Err(error) => {
+                    let _ = job.reply.send(Err(error.into()));
+                    continue;
+                }
+            };
+            for event in &events {
+                store.apply(event);
+                records.push(self.record(store, event, &job.meta)?);
             }
-            if let Some(outcome) = outcome {
-                answers.push((job.reply, outcome));
-            }
+            answers.push((job.reply, outcome_of(store, &command)));
         }
-        if records.is_empty() {
-            return Ok(());
+        if !records.is_empty() {
+            self.commit(producer, &records)?;
         }
+        for (reply, outcome) in answers {
+            // A caller that went away still has its events committed.
+            let _ = reply.send(outcome);
+        }
+        Ok(())
+    }
+
+    fn commit(
+        &self,
+        producer: &BaseProducer,
+        records: &[(String, String, Vec<u8>, OwnedHeaders)],
+    ) -> anyhow::Result<()> {
         producer.begin_transaction().context("begin_transaction")?;
-        for (topic, key, payload, headers) in &records {
+        for (topic, key, payload, headers) in records {
             let mut record = BaseRecord::to(topic)
                 .key(key)
                 .payload(payload)
@@ -383,40 +404,32 @@ impl PartitionWriter {
             abort(producer);
             return Err(error).context("commit_transaction");
         }
-        for (reply, outcome) in answers {
-            // A caller that went away still has its events committed.
-            let _ = reply.send(Ok(outcome));
-        }
         Ok(())
     }
 
+    /// The record of `event`, whose store has already folded it in.
     fn record(
         &self,
-        change: &Change,
-        version: u64,
+        store: &Store,
+        event: &domain::Event,
         meta: &CommandMeta,
     ) -> anyhow::Result<(String, String, Vec<u8>, OwnedHeaders)> {
-        let data = change.to_wire();
-        let event_type = data.event_type();
-        let event = Event {
-            meta: EventMeta {
-                id: Uuid::now_v7(),
-                source: "/command-api".to_owned(),
-                subject: change.subject(),
-                time: Utc::now(),
-                store_id: change.store_id().to_string(),
-                version,
-                correlation_id: meta.correlation_id.clone(),
-                causation_id: meta.command_id.to_string(),
-                idempotency_key: meta.idempotency_key.clone(),
-            },
-            data,
+        let (topic, version) = match &event.change {
+            Change::Store(_) => (&self.kafka.stores_topic, store.version),
+            Change::Order { order_id, .. } => (
+                &self.kafka.orders_topic,
+                store.orders.get(order_id).map_or(0, |o| o.version),
+            ),
         };
-        let payload = schemas::encode(&event)?;
-        let topic = match change {
-            Change::Store(..) => self.kafka.stores_topic.clone(),
-            Change::Order(..) => self.kafka.orders_topic.clone(),
+        let provenance = Provenance {
+            id: Uuid::now_v7(),
+            source: "/command-api".to_owned(),
+            time: Utc::now(),
+            correlation_id: meta.correlation_id.clone(),
+            causation_id: meta.command_id.to_string(),
         };
+        let wire = schemas::to_wire(event, version, provenance);
+        let payload = schemas::encode(&wire)?;
         let headers = OwnedHeaders::new()
             .insert(Header {
                 key: "content-type",
@@ -424,9 +437,9 @@ impl PartitionWriter {
             })
             .insert(Header {
                 key: schemas::TYPE_HEADER,
-                value: Some(event_type),
+                value: Some(wire.data.event_type()),
             });
-        Ok((topic, change.store_id().to_string(), payload, headers))
+        Ok((topic.clone(), event.store_id.to_string(), payload, headers))
     }
 }
 
@@ -436,47 +449,66 @@ fn abort(producer: &BaseProducer) {
     }
 }
 
-/// Decides one command against the partition's current state.
-fn decide(state: &PartitionState, command: Command) -> Result<Vec<Change>, CommandError> {
-    Ok(match command {
-        Command::ConfigureStore { store_id, profile } => domain::configure_store(profile)?
-            .into_iter()
-            .map(|e| Change::Store(store_id.clone(), e))
-            .collect(),
-        Command::PublishMenu { store_id, menu } => {
-            domain::publish_menu(state.stores.get(&store_id), &store_id, menu)?
-                .into_iter()
-                .map(|e| Change::Store(store_id.clone(), e))
-                .collect()
-        }
-        Command::PlaceOrder(cmd) => {
-            let exists = state.orders.contains_key(&cmd.order_id);
-            let placed = domain::place_order(state.stores.get(&cmd.store_id), exists, cmd)?;
-            vec![Change::Order(placed)]
-        }
+fn timezone(store: &Store) -> Tz {
+    store.profile.as_ref().map_or(Tz::UTC, |p| p.timezone)
+}
+
+/// The order a request placed, if this key already placed one.
+fn replayed_order(store: &Store, idempotency: Option<&Idempotency>) -> Option<Outcome> {
+    let idempotency = idempotency?;
+    let seen = store
+        .seen(&idempotency.key)
+        .filter(|s| s.fingerprint == idempotency.fingerprint)?;
+    let order = store.orders.get(&seen.order_id?)?;
+    Some(Outcome::Order {
+        order: Box::new(order.clone()),
+        timezone: timezone(store),
     })
 }
 
-fn outcome_of(state: &PartitionState, change: Change, version: u64) -> Outcome {
-    match change {
-        Change::Store(store_id, _) => {
-            let menu_version = state.stores.get(&store_id).map_or(0, |s| s.menu_version);
-            Outcome::Store {
-                store_id,
-                version,
-                menu_version,
-            }
-        }
-        Change::Order(placed) => {
-            let timezone = state
-                .stores
-                .get(&placed.store_id)
-                .map_or(Tz::UTC, |s| s.profile.timezone);
-            Outcome::OrderPlaced {
-                placed: Box::new(placed),
-                version,
-                timezone,
-            }
+fn quote(
+    store: Option<&Store>,
+    store_id: &StoreId,
+    cart: &Cart,
+    now: DateTime<Utc>,
+    idempotency: Option<&Idempotency>,
+) -> Result<Outcome, CommandError> {
+    let fresh = Store::new(store_id.clone());
+    let store = store.unwrap_or(&fresh);
+    if let Some(replay) = replayed_order(store, idempotency) {
+        return Ok(replay);
+    }
+    let quote = store.quote(cart, now).map_err(DomainError::from)?;
+    Ok(Outcome::Quote {
+        quote: Box::new(quote),
+        timezone: timezone(store),
+    })
+}
+
+/// The answer to a decided command, read from the state after it: the same
+/// for the first request and for its retries.
+fn outcome_of(store: &Store, command: &Command) -> Result<Outcome, CommandError> {
+    match &command.action {
+        Action::ConfigureStore(_)
+        | Action::PublishMenu(_)
+        | Action::SetAvailability { .. }
+        | Action::SetStatus { .. } => Ok(Outcome::Store {
+            version: store.version,
+            menu_version: store.menu_version,
+        }),
+        other => {
+            let order_id = command
+                .idempotency
+                .as_ref()
+                .and_then(|i| store.seen(&i.key))
+                .and_then(|s| s.order_id)
+                .or(other.order_id());
+            let order = order_id.and_then(|id| store.orders.get(&id));
+            let order = order.ok_or(CommandError::Unavailable("the order is not in memory"))?;
+            Ok(Outcome::Order {
+                order: Box::new(order.clone()),
+                timezone: timezone(store),
+            })
         }
     }
 }

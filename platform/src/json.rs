@@ -1,9 +1,11 @@
-//! A JSON body extractor whose every rejection is a problem+json answer.
+//! JSON body extractors whose every rejection is a problem+json answer.
 
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 use crate::Problem;
 
@@ -40,4 +42,71 @@ fn problem_of(rejection: &JsonRejection) -> Problem {
         _ => (StatusCode::BAD_REQUEST, "malformed_body"),
     };
     Problem::new(status, code, rejection.body_text())
+}
+
+/// A JSON command body and the fingerprint of the request: SHA-256 over its
+/// method, path and body bytes, so a retry under the same `Idempotency-Key` is
+/// told from a different request.
+#[derive(Debug, Clone)]
+pub struct JsonRequest<T> {
+    pub body: T,
+    pub fingerprint: String,
+}
+
+impl<S, T> FromRequest<S> for JsonRequest<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected `Content-Type: application/json`",
+            ));
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(req.method().as_str());
+        hasher.update(b" ");
+        hasher.update(req.uri().path());
+        hasher.update(b"\n");
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "payload_too_large"
+            } else {
+                "malformed_body"
+            };
+            Problem::new(status, code, rejection.body_text())
+        })?;
+        hasher.update(&bytes);
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let body = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let at = e.path().to_string();
+            let detail = if at == "." {
+                e.inner().to_string()
+            } else {
+                format!("{at}: {}", e.inner())
+            };
+            Problem::new(StatusCode::BAD_REQUEST, "malformed_body", detail)
+        })?;
+        de.end()
+            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "malformed_body", e.to_string()))?;
+        Ok(JsonRequest {
+            body,
+            fingerprint: format!("sha256:{}", hex::encode(hasher.finalize())),
+        })
+    }
 }

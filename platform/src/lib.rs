@@ -11,7 +11,7 @@ mod shutdown;
 mod telemetry;
 
 pub use health::{ReadyCheck, health_routes};
-pub use json::{BODY_LIMIT, Json};
+pub use json::{BODY_LIMIT, Json, JsonRequest};
 pub use kafka::{KafkaArgs, ensure_topics, kafka_ready};
 pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
 pub use problem::{FieldError, Problem};

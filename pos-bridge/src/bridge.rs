@@ -150,7 +150,8 @@ async fn handle(
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
-        EventData::MenuPublished(_) => true,
+        // Status changes, cancellations and reprints reach the kitchen in issue 6.
+        _ => true,
     }
 }
 

@@ -3,19 +3,19 @@
 use std::fmt::Write;
 
 use chrono_tz::Tz;
-use schemas::OrderPlacedV1;
+use schemas::OrderPlacedV2;
 
 /// Characters per line of a 80 mm receipt printer in its default font.
 const WIDTH: usize = 42;
 
 /// The short number the kitchen calls out: the last six hex digits of the id.
-pub fn order_number(order: &OrderPlacedV1) -> String {
+pub fn order_number(order: &OrderPlacedV2) -> String {
     let simple = order.order_id.simple().to_string();
     simple[simple.len() - 6..].to_uppercase()
 }
 
 /// Renders the ticket; times are shown in the store's time zone.
-pub fn render_ticket(order: &OrderPlacedV1, timezone: Tz) -> String {
+pub fn render_ticket(order: &OrderPlacedV2, timezone: Tz) -> String {
     let rule = "=".repeat(WIDTH);
     let mut t = String::new();
     let pickup = order.pickup_at.with_timezone(&timezone).format("%a %H:%M");
@@ -55,9 +55,10 @@ mod tests {
     #[test]
     fn shows_number_local_pickup_lines_modifiers_and_notes() {
         let pickup: DateTime<Utc> = "2026-11-24T17:30:00Z".parse().unwrap();
-        let order = OrderPlacedV1 {
+        let order = OrderPlacedV2 {
             order_id: "0193a0c4-7b1e-7cc0-8f8e-3f2b6a1d9e01".parse().unwrap(),
             store_id: "downtown-42".into(),
+            customer_id: Some("cust-1".into()),
             lines: vec![PricedLineV1 {
                 item_id: "classic".into(),
                 name: "Classic Burger".into(),
@@ -78,6 +79,7 @@ mod tests {
                 total: money(2173),
             },
             pickup_at: pickup,
+            slot: pickup,
             asap: true,
             placed_at: pickup,
         };

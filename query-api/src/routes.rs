@@ -61,7 +61,7 @@ async fn get_order(
     let row = client
         .query_opt(
             "select o.store_id, o.status, o.version, o.lines, o.totals, o.pickup_at, o.placed_at, \
-                    coalesce(s.timezone, 'UTC') \
+                    coalesce(s.timezone, 'UTC'), o.payment_status \
              from orders o left join stores s using (store_id) where o.order_id = $1",
             &[&order_id],
         )
@@ -74,6 +74,7 @@ async fn get_order(
         "order_id": order_id.to_string(),
         "store_id": row.get::<_, String>(0),
         "status": row.get::<_, String>(1),
+        "payment_status": row.get::<_, Option<String>>(8),
         "version": version,
         "lines": row.get::<_, Value>(3),
         "totals": row.get::<_, Value>(4),

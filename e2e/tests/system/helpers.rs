@@ -108,6 +108,7 @@ pub async fn spawn_system() -> anyhow::Result<TestSystem> {
         kafka: kafka.clone(),
         transactional_id_prefix: format!("test-{suffix}"),
         batch_max: 64,
+        gateway_timeout_ms: 2000,
     };
     spawn(
         &mut tasks,

@@ -15,12 +15,15 @@ use crate::helpers::{PATIENCE, TestSystem, spawn_system};
 const STORE: &str = "e2e-downtown";
 
 fn store_body() -> Value {
+    // Open around the clock, so the test passes whenever it runs.
+    let hours = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .map(|day| json!({"day": day, "open": "00:00", "close": "00:00"}));
     json!({
         "name": "E2E Downtown",
         "timezone": "America/New_York",
         "currency": "USD",
         "tax_rate_bps": 875,
-        "hours": [{"day": "mon", "open": "10:00", "close": "22:00"}],
+        "hours": hours,
         "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": 20, "max_days_ahead": 7}
     })
 }
@@ -148,7 +151,8 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
     });
     let response = place(&system, &order).await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    assert_eq!(response.headers()["etag"], "\"1\"");
+    // OrderPlaced and PaymentAuthorized: version 2, as in API.md.
+    assert_eq!(response.headers()["etag"], "\"2\"");
     let placed: Value = response.json().await.unwrap();
     let order_id = placed["order_id"].as_str().unwrap().to_owned();
     // The example of API.md: 2 x (8.99 + 1.00), 8.75 % tax, 2.00 tip.
@@ -159,24 +163,29 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
     // The read model.
     let read = read_order(&system, &order_id).await;
     assert_eq!(read["status"], "placed");
+    assert_eq!(placed["payment_status"], "authorized");
     assert_eq!(read["totals"], placed["totals"]);
     assert_eq!(read["lines"][0]["name"], "Classic Burger");
     assert_eq!(read["pickup_at"], placed["pickup_at"]);
 
-    // The log: one CloudEvent keyed by the store, in the store's partition.
+    // The log: CloudEvents keyed by the store, in the store's partition.
     let records = read_topic(&system, &system.kafka.orders_topic);
-    assert_eq!(records.len(), 1);
-    let (key, partition, ce_type, body) = &records[0];
-    assert_eq!(key, STORE);
+    let types: Vec<&str> = records.iter().map(|(_, _, t, _)| t.as_str()).collect();
     assert_eq!(
-        *partition,
-        schemas::partition_for(STORE, system.kafka.partitions)
+        types,
+        ["qsr.order.placed.v2", "qsr.order.payment_authorized.v1"]
     );
-    assert_eq!(ce_type, "qsr.order.placed.v1");
-    assert_eq!(body["specversion"], "1.0");
-    assert_eq!(body["type"], "qsr.order.placed.v1");
-    assert_eq!(body["subject"], order_id);
-    assert_eq!(body["aggversion"], 1);
+    for (version, (key, partition, ce_type, body)) in (1..).zip(&records) {
+        assert_eq!(key, STORE);
+        assert_eq!(
+            *partition,
+            schemas::partition_for(STORE, system.kafka.partitions)
+        );
+        assert_eq!(body["specversion"], "1.0");
+        assert_eq!(body["type"], ce_type.as_str());
+        assert_eq!(body["subject"], order_id);
+        assert_eq!(body["aggversion"], version);
+    }
     let stores = read_topic(&system, &system.kafka.stores_topic);
     let versions: Vec<_> = stores
         .iter()
@@ -201,8 +210,40 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
         "{ticket}"
     );
 
+    a_retry_with_the_same_key_gets_the_first_answer(&system).await;
     bad_commands_answer_problems(&system).await;
     system.stop().await.unwrap();
+}
+
+async fn a_retry_with_the_same_key_gets_the_first_answer(system: &TestSystem) {
+    let body = json!({
+        "store_id": STORE,
+        "fulfillment": {"type": "pickup", "pickup_at": null},
+        "lines": [{"item_id": "classic", "quantity": 1, "modifiers": []}],
+        "payment": {"token": "tok_visa"}
+    });
+    let send = |body: Value| {
+        system
+            .http
+            .post(format!("{}/v1/orders", system.command_api))
+            .header("idempotency-key", "retry-1")
+            .json(&body)
+            .send()
+    };
+    let first = send(body.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again = send(body.clone()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let mut other = body;
+    other["lines"][0]["quantity"] = 2.into();
+    let reused = send(other).await.unwrap();
+    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        reused.json::<Value>().await.unwrap()["code"],
+        "idempotency_key_reused"
+    );
 }
 
 async fn bad_commands_answer_problems(system: &TestSystem) {
@@ -223,6 +264,12 @@ async fn bad_commands_answer_problems(system: &TestSystem) {
                    "lines": [{"item_id": "classic", "quantity": 1}], "payment": {"token": "tok_visa"}}),
             StatusCode::NOT_FOUND,
             "store_not_found",
+        ),
+        (
+            json!({"store_id": STORE, "fulfillment": {"type": "pickup", "pickup_at": null},
+                   "lines": [{"item_id": "classic", "quantity": 1}], "payment": {"token": "tok_chargeDeclined"}}),
+            StatusCode::PAYMENT_REQUIRED,
+            "payment_declined",
         ),
         (
             json!({"store_id": "Not A Slug", "fulfillment": {"type": "pickup", "pickup_at": null},
