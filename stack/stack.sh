@@ -305,15 +305,34 @@ services_down() {
   done
 }
 
+# Mints a development token with the built command-api (`command-api token`).
+mint() {
+  "$ROOT/target/release/command-api" token --ttl-hours 720 "$@"
+}
+
+# Demo tokens for each role, written to .stack/tokens.env for scripts.
+mint_demo_tokens() {
+  CUSTOMER_TOKEN=$(mint --role customer --sub demo-customer)
+  STAFF_TOKEN=$(mint --role staff --sub demo-staff --store demo-downtown)
+  POS_TOKEN=$(mint --role pos --sub demo-pos --store demo-downtown)
+  ADMIN_TOKEN=$(mint --role admin --sub demo-admin)
+  cat >"$STATE/tokens.env" <<TOKENS
+CUSTOMER_TOKEN=$CUSTOMER_TOKEN
+STAFF_TOKEN=$STAFF_TOKEN
+POS_TOKEN=$POS_TOKEN
+ADMIN_TOKEN=$ADMIN_TOKEN
+TOKENS
+}
+
 seed_demo() {
   local store=demo-downtown
   if http_ok "$QUERY_API/v1/stores/$store/menu"; then
     log "demo store $store is already there"
     return 0
   fi
-  curl -fsS -o /dev/null -X PUT "$COMMAND_API/v1/stores/$store" \
+  curl -fsS -o /dev/null -X PUT "$COMMAND_API/v1/stores/$store" -H "authorization: Bearer $ADMIN_TOKEN" \
     -H 'content-type: application/json' --data-binary @"$ROOT/stack/demo/store.json"
-  curl -fsS -o /dev/null -X PUT "$COMMAND_API/v1/stores/$store/menu" \
+  curl -fsS -o /dev/null -X PUT "$COMMAND_API/v1/stores/$store/menu" -H "authorization: Bearer $ADMIN_TOKEN" \
     -H 'content-type: application/json' --data-binary @"$ROOT/stack/demo/menu.json"
   wait_until "demo store in the query API" 10 http_ok "$QUERY_API/v1/stores/$store/menu" \
     || die "the demo store did not reach the query API"
@@ -331,11 +350,20 @@ banner() {
     Postgres     $(pg_url)
     logs         $LOGS  (make logs)
 
-  Place an order at the demo store:
+  Demo tokens (also in $STATE/tokens.env; mint more with
+  target/release/command-api token --help):
+    customer  $CUSTOMER_TOKEN
+    staff     $STAFF_TOKEN
+    pos       $POS_TOKEN
+    admin     $ADMIN_TOKEN
+
+  Place an order at the demo store, as the demo customer:
     curl -s -X POST $COMMAND_API/v1/orders -H 'content-type: application/json' \\
+      -H 'authorization: Bearer $CUSTOMER_TOKEN' \\
       -d '{"store_id":"demo-downtown","fulfillment":{"type":"pickup","pickup_at":null},"lines":[{"item_id":"classic-burger","quantity":2,"modifiers":["cheddar"]},{"item_id":"fries","quantity":1,"modifiers":[]}],"payment":{"token":"tok_visa"}}'
-  Then read it back (use the order_id it answers):
+  Then read it back, and accept it as the store's staff (use the order_id it answers):
     curl -s $QUERY_API/v1/orders/ORDER_ID
+    curl -s -X POST $COMMAND_API/v1/orders/ORDER_ID/accept -H 'authorization: Bearer $STAFF_TOKEN'
   The printed ticket:  tail -f $LOGS/print-sink.log
 
 EOF
@@ -347,6 +375,7 @@ EOF
 cmd_up() {
   infra_up
   services_up
+  mint_demo_tokens
   seed_demo
   banner
 }

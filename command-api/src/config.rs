@@ -1,18 +1,59 @@
-//! Settings, from flags or environment variables, with local defaults.
+//! Settings, from flags or environment variables, with local defaults, and the
+//! `token` subcommand that mints development tokens.
 
 use std::net::SocketAddr;
 
-use platform::KafkaArgs;
+use platform::{AuthArgs, KafkaArgs, Role};
 
 /// Takes order and store commands over HTTP and appends their events to Kafka.
-#[derive(Debug, Clone, clap::Parser)]
-#[command(name = "command-api", version, about)]
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "command-api",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Subcommand>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Subcommand {
+    /// Print a signed bearer token (HS256, with QSR_JWT_SECRET) for development.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenArgs {
+    /// The bearer's role.
+    #[arg(long, value_enum)]
+    pub role: Role,
+    /// Who the bearer is: the customer id of a customer.
+    #[arg(long)]
+    pub sub: String,
+    /// A store a staff or pos token may act on (repeat for several).
+    #[arg(long = "store")]
+    pub stores: Vec<String>,
+    /// Hours until the token expires.
+    #[arg(long, default_value_t = 24)]
+    pub ttl_hours: i64,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// The service's settings.
+#[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address to serve HTTP on.
     #[arg(long, env = "QSR_COMMAND_API_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     /// Prefix of the transactional ids; partition p writes as `<prefix>-p<p>`.
     #[arg(
         long,
@@ -24,8 +65,8 @@ pub struct Config {
     #[arg(long, env = "QSR_BATCH_MAX", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch_max: u32,
-    /// How long the payment gateway may take to authorise before the order is
-    /// refused with `503 payment_unavailable`.
+    /// How long the payment gateway may take before the order is refused with
+    /// `503 payment_unavailable`.
     #[arg(long, env = "QSR_GATEWAY_TIMEOUT_MS", default_value_t = 5000)]
     pub gateway_timeout_ms: u64,
 }

@@ -478,3 +478,76 @@ pub struct StoreView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub menu_version: Option<u32>,
 }
+
+/// `PUT /v1/stores/{store_id}/items/{item_id}/availability`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityBody {
+    pub available: bool,
+}
+
+/// `PUT /v1/stores/{store_id}/status`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    pub accepting_orders: bool,
+    pub busy_minutes: Option<u32>,
+}
+
+/// `POST /v1/orders/{order_id}/accept`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptBody {
+    pub ready_at: Option<DateTime<FixedOffset>>,
+}
+
+/// The body of the order commands without fields: `start`, `ready`, `complete`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyBody {}
+
+/// `POST /v1/orders/{order_id}/reject` and `/cancel`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+/// `POST /v1/orders/{order_id}/refunds`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    pub amount: MoneyBody,
+    pub reason: String,
+}
+
+/// The most characters of a reason.
+const MAX_REASON: usize = 500;
+
+/// A reason a person gave: 1-500 characters.
+pub fn parse_reason(reason: String) -> Result<String, Vec<FieldError>> {
+    let mut f = Fields::default();
+    let trimmed = reason.trim().to_owned();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_REASON {
+        f.check::<(), _>(
+            "reason",
+            Err(format!("must have 1-{MAX_REASON} characters")),
+        );
+    }
+    f.finish(Some(trimmed))
+}
+
+impl RefundBody {
+    pub fn parse(self) -> Result<(Money, String), Vec<FieldError>> {
+        let mut f = Fields::default();
+        let amount = f.check("amount", self.amount.parse());
+        let reason = match parse_reason(self.reason) {
+            Ok(reason) => Some(reason),
+            Err(errors) => {
+                f.0.extend(errors);
+                None
+            }
+        };
+        f.finish(amount.zip(reason))
+    }
+}

@@ -23,6 +23,11 @@ impl From<CommandError> for Problem {
     fn from(error: CommandError) -> Problem {
         match error {
             CommandError::Domain(e) => Problem::new(status_of(e.code()), e.code(), e.to_string()),
+            CommandError::VersionConflict { current } => Problem::new(
+                StatusCode::CONFLICT,
+                "version_conflict",
+                format!("the current version is {current}"),
+            ),
             CommandError::Unavailable(detail) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail).retry_after(1)
             }

@@ -13,6 +13,17 @@ mod routes;
 mod server;
 mod writer;
 
-pub use config::Config;
+pub use config::{Cli, Config, Subcommand, TokenArgs};
 pub use routes::app;
 pub use server::run;
+
+/// Mints a token for `args`.
+pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
+    let claims = platform::Claims {
+        sub: args.sub.clone(),
+        role: args.role,
+        stores: args.stores.clone(),
+        exp: chrono::Utc::now().timestamp() + args.ttl_hours * 3600,
+    };
+    platform::JwtKeys::from_args(&args.auth).mint(&claims)
+}

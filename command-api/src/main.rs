@@ -1,11 +1,17 @@
-//! The command-api binary: parses settings, binds, and runs the service.
+//! The command-api binary: the service, or `token` to mint a development token.
 
 use anyhow::Context;
 use clap::Parser;
+use command_api::{Cli, Subcommand};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = command_api::Config::parse();
+    let cli = Cli::parse();
+    if let Some(Subcommand::Token(args)) = cli.command {
+        println!("{}", command_api::mint(&args)?);
+        return Ok(());
+    }
+    let config = cli.config;
     platform::init_tracing();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

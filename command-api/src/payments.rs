@@ -1,11 +1,12 @@
-//! The payment gateway: authorisation before an order is appended. No card
-//! data ever reaches us, only the gateway's tokens and ids.
+//! The payment gateway: authorisation before an order is appended; capture,
+//! void and refund after the decision that calls for them is committed. No
+//! card data ever reaches us, only the gateway's tokens and ids.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use domain::{Money, PaymentId};
+use domain::{Money, PaymentId, RefundId};
 
 /// A successful authorisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +15,7 @@ pub struct Authorized {
     pub reference: String,
 }
 
-/// Why a payment was not authorised; each is one `code` of the API.
+/// Why a payment call failed; the authorisation's are each one API `code`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PaymentError {
     /// `402 payment_declined`
@@ -31,12 +32,20 @@ pub enum PaymentError {
     Unavailable,
 }
 
-type Answer<'a> = Pin<Box<dyn Future<Output = Result<Authorized, PaymentError>> + Send + 'a>>;
+type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T, PaymentError>> + Send + 'a>>;
 
-/// A payment gateway. `payment_id` is the idempotency key at the gateway, so a
-/// retried authorisation never charges twice.
+/// A payment gateway. Our ids are its idempotency keys (`payment_id` for the
+/// payment, `refund_id` for a refund), so a retried call never charges twice.
 pub trait Gateway: Send + Sync + std::fmt::Debug {
-    fn authorize<'a>(&'a self, payment_id: PaymentId, token: &'a str, amount: Money) -> Answer<'a>;
+    fn authorize<'a>(
+        &'a self,
+        payment_id: PaymentId,
+        token: &'a str,
+        amount: Money,
+    ) -> Answer<'a, Authorized>;
+    fn capture(&self, payment_id: PaymentId, amount: Money) -> Answer<'_, ()>;
+    fn void(&self, payment_id: PaymentId) -> Answer<'_, ()>;
+    fn refund(&self, payment_id: PaymentId, refund_id: RefundId, amount: Money) -> Answer<'_, ()>;
 }
 
 /// The built-in sandbox: test tokens behave like Stripe's test payment methods.
@@ -49,7 +58,7 @@ impl Gateway for Sandbox {
         payment_id: PaymentId,
         token: &'a str,
         _amount: Money,
-    ) -> Answer<'a> {
+    ) -> Answer<'a, Authorized> {
         Box::pin(async move {
             match token {
                 "tok_visa" => Ok(Authorized {
@@ -63,17 +72,29 @@ impl Gateway for Sandbox {
             }
         })
     }
+
+    fn capture(&self, _payment_id: PaymentId, _amount: Money) -> Answer<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn void(&self, _payment_id: PaymentId) -> Answer<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn refund(
+        &self,
+        _payment_id: PaymentId,
+        _refund_id: RefundId,
+        _amount: Money,
+    ) -> Answer<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
-/// Authorises with a deadline: a gateway that does not answer is unavailable.
-pub async fn authorize_within(
-    gateway: &dyn Gateway,
-    timeout: Duration,
-    payment_id: PaymentId,
-    token: &str,
-    amount: Money,
-) -> Result<Authorized, PaymentError> {
-    tokio::time::timeout(timeout, gateway.authorize(payment_id, token, amount))
+/// Runs a gateway call with a deadline: a gateway that does not answer is
+/// unavailable.
+pub async fn within<T>(timeout: Duration, call: Answer<'_, T>) -> Result<T, PaymentError> {
+    tokio::time::timeout(timeout, call)
         .await
         .unwrap_or(Err(PaymentError::Unavailable))
 }
@@ -90,7 +111,10 @@ mod tests {
     async fn sandbox_tokens_behave_like_their_names() {
         let id = PaymentId(uuid::Uuid::nil());
         let at = |token: &'static str| {
-            authorize_within(&Sandbox, Duration::from_secs(5), id, token, usd(100))
+            within(
+                Duration::from_secs(5),
+                Sandbox.authorize(id, token, usd(100)),
+            )
         };
         assert!(at("tok_visa").await.is_ok());
         assert_eq!(at("tok_chargeDeclined").await, Err(PaymentError::Declined));

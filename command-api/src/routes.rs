@@ -1,20 +1,28 @@
-//! The HTTP routes of the command API and their handlers.
+//! The HTTP routes of the command API and their handlers: each authenticates
+//! its caller, checks the role and the store, parses its body into a domain
+//! command, and hands it to the writer of the store's partition.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRef, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use chrono::Utc;
-use domain::{Action, Actor, Authorization, Command, Idempotency, PaymentId, StoreId};
-use platform::{FieldError, JsonRequest, KafkaArgs, Problem, ReadyCheck};
+use domain::{
+    Action, Actor, Authorization, CatalogId, Command, CustomerId, Idempotency, OrderEvent, OrderId,
+    PaymentId, RefundId, StoreId,
+};
+use platform::{Caller, FieldError, JsonRequest, JwtKeys, KafkaArgs, Problem, ReadyCheck, Role};
 use uuid::Uuid;
 
-use crate::dto::{MenuBody, OrderView, PlaceOrderBody, QuoteView, StoreBody, StoreView};
-use crate::payments::{Gateway, authorize_within};
+use crate::dto::{
+    AcceptBody, AvailabilityBody, EmptyBody, MenuBody, OrderView, PlaceOrderBody, QuoteView,
+    ReasonBody, RefundBody, StatusBody, StoreBody, StoreView, parse_reason,
+};
+use crate::payments::{Gateway, within};
 use crate::writer::{CommandMeta, Outcome, Work, Writers};
 
 /// What the handlers share.
@@ -22,8 +30,15 @@ use crate::writer::{CommandMeta, Outcome, Work, Writers};
 pub struct AppState {
     pub writers: Writers,
     pub kafka: KafkaArgs,
+    pub keys: JwtKeys,
     pub gateway: Arc<dyn Gateway>,
     pub gateway_timeout: Duration,
+}
+
+impl FromRef<AppState> for JwtKeys {
+    fn from_ref(state: &AppState) -> JwtKeys {
+        state.keys.clone()
+    }
 }
 
 /// The whole HTTP surface of the service.
@@ -43,8 +58,20 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/v1/stores/{store_id}", put(put_store))
         .route("/v1/stores/{store_id}/menu", put(put_menu))
+        .route(
+            "/v1/stores/{store_id}/items/{item_id}/availability",
+            put(put_availability),
+        )
+        .route("/v1/stores/{store_id}/status", put(put_status))
         .route("/v1/orders/quote", post(quote_order))
         .route("/v1/orders", post(place_order))
+        .route("/v1/orders/{order_id}/accept", post(accept_order))
+        .route("/v1/orders/{order_id}/reject", post(reject_order))
+        .route("/v1/orders/{order_id}/start", post(start_order))
+        .route("/v1/orders/{order_id}/ready", post(ready_order))
+        .route("/v1/orders/{order_id}/complete", post(complete_order))
+        .route("/v1/orders/{order_id}/cancel", post(cancel_order))
+        .route("/v1/orders/{order_id}/refunds", post(refund_order))
         .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
         .with_state(state)
         .merge(platform::health_routes(ready))
@@ -59,13 +86,30 @@ fn invalid(errors: Vec<FieldError>) -> Problem {
     .with_errors(errors)
 }
 
+fn field_error(field: &str, message: impl ToString) -> Problem {
+    invalid(vec![FieldError {
+        field: field.into(),
+        message: message.to_string(),
+    }])
+}
+
 fn parse_store_id(raw: &str) -> Result<StoreId, Problem> {
-    StoreId::parse(raw).map_err(|e| {
-        invalid(vec![FieldError {
-            field: "store_id".into(),
-            message: e.to_string(),
-        }])
-    })
+    StoreId::parse(raw).map_err(|e| field_error("store_id", e))
+}
+
+/// An order id that is not a UUID names no order.
+fn parse_order_id(raw: &str) -> Result<OrderId, Problem> {
+    raw.parse::<Uuid>()
+        .map(OrderId)
+        .map_err(|_| order_not_found())
+}
+
+fn order_not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "order_not_found",
+        "the order does not exist",
+    )
 }
 
 /// The request's `Idempotency-Key` with the fingerprint of its body.
@@ -77,16 +121,30 @@ fn idempotency(headers: &HeaderMap, fingerprint: &str) -> Result<Option<Idempote
         .to_str()
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= 255)
-        .ok_or_else(|| {
-            invalid(vec![FieldError {
-                field: "Idempotency-Key".into(),
-                message: "must be 1-255 visible ASCII characters".into(),
-            }])
-        })?;
+        .ok_or_else(|| field_error("Idempotency-Key", "must be 1-255 visible ASCII characters"))?;
     Ok(Some(Idempotency {
         key: key.to_owned(),
         fingerprint: fingerprint.to_owned(),
     }))
+}
+
+/// The version in `If-Match: "N"`, if any.
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            field_error(
+                "If-Match",
+                "must be the quoted version of an ETag, e.g. \"3\"",
+            )
+        })
 }
 
 /// The command's id and its correlation id (from `X-Correlation-Id` or new).
@@ -103,10 +161,20 @@ fn command_meta(headers: &HeaderMap) -> CommandMeta {
     }
 }
 
-/// Until tokens arrive (issue 4), every request acts as an admin and orders
-/// are guest orders.
-fn actor() -> Actor {
-    Actor::Admin
+/// The domain's view of the caller.
+fn actor(caller: &Caller) -> Result<Actor, Problem> {
+    Ok(match caller.role() {
+        Role::Customer => Actor::Customer(CustomerId::parse(caller.sub()).map_err(|_| {
+            Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "the token's sub is not a customer id",
+            )
+        })?),
+        Role::Staff => Actor::Staff,
+        Role::Pos => Actor::Pos,
+        Role::Admin => Actor::Admin,
+    })
 }
 
 fn with_etag(status: StatusCode, version: u64, body: impl serde::Serialize) -> Response {
@@ -117,25 +185,40 @@ fn with_etag(status: StatusCode, version: u64, body: impl serde::Serialize) -> R
     response
 }
 
-async fn store_command(
-    state: &AppState,
-    headers: &HeaderMap,
+/// A decided command's parts, before it goes to the writer.
+struct Decision<'a> {
+    caller: &'a Caller,
+    headers: &'a HeaderMap,
+    fingerprint: &'a str,
     store_id: StoreId,
-    fingerprint: &str,
     action: Action,
-) -> Result<Response, Problem> {
-    let command = Command {
-        store_id: store_id.clone(),
-        actor: actor(),
-        now: Utc::now(),
-        idempotency: idempotency(headers, fingerprint)?,
-        action,
-    };
-    match state
-        .writers
-        .submit(&store_id, Work::Decide(command), command_meta(headers))
-        .await?
-    {
+}
+
+impl Decision<'_> {
+    async fn submit(self, state: &AppState) -> Result<Outcome, Problem> {
+        let command = Command {
+            store_id: self.store_id.clone(),
+            actor: actor(self.caller)?,
+            now: Utc::now(),
+            idempotency: idempotency(self.headers, self.fingerprint)?,
+            action: self.action,
+        };
+        let work = Work::Decide {
+            command,
+            expected_version: if_match(self.headers)?,
+        };
+        Ok(state
+            .writers
+            .submit(&self.store_id, work, command_meta(self.headers))
+            .await?)
+    }
+}
+
+// Store commands.
+
+async fn store_command(state: &AppState, decision: Decision<'_>) -> Result<Response, Problem> {
+    let store_id = decision.store_id.to_string();
+    match decision.submit(state).await? {
         Outcome::Store {
             version,
             menu_version,
@@ -143,7 +226,7 @@ async fn store_command(
             StatusCode::OK,
             version,
             StoreView {
-                store_id: store_id.to_string(),
+                store_id,
                 version,
                 menu_version: (menu_version > 0).then_some(menu_version),
             },
@@ -154,57 +237,127 @@ async fn store_command(
 
 async fn put_store(
     State(state): State<AppState>,
+    caller: Caller,
     Path(store_id): Path<String>,
     headers: HeaderMap,
     request: JsonRequest<StoreBody>,
 ) -> Result<Response, Problem> {
+    caller.require(&[Role::Admin])?;
     let store_id = parse_store_id(&store_id)?;
-    let profile = request.body.parse().map_err(invalid)?;
-    store_command(
-        &state,
-        &headers,
+    let action = Action::ConfigureStore(request.body.parse().map_err(invalid)?);
+    let decision = Decision {
+        caller: &caller,
+        headers: &headers,
+        fingerprint: &request.fingerprint,
         store_id,
-        &request.fingerprint,
-        Action::ConfigureStore(profile),
-    )
-    .await
+        action,
+    };
+    store_command(&state, decision).await
 }
 
 async fn put_menu(
     State(state): State<AppState>,
+    caller: Caller,
     Path(store_id): Path<String>,
     headers: HeaderMap,
     request: JsonRequest<MenuBody>,
 ) -> Result<Response, Problem> {
+    caller.require(&[Role::Admin])?;
     let store_id = parse_store_id(&store_id)?;
-    let menu = request.body.parse().map_err(invalid)?;
-    store_command(
-        &state,
-        &headers,
+    let action = Action::PublishMenu(request.body.parse().map_err(invalid)?);
+    let decision = Decision {
+        caller: &caller,
+        headers: &headers,
+        fingerprint: &request.fingerprint,
         store_id,
-        &request.fingerprint,
-        Action::PublishMenu(menu),
-    )
-    .await
+        action,
+    };
+    store_command(&state, decision).await
 }
 
-fn order_created(store_id: &StoreId, outcome: Outcome) -> Result<Response, Problem> {
-    let Outcome::Order { order, timezone } = outcome else {
+async fn put_availability(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((store_id, item_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    request: JsonRequest<AvailabilityBody>,
+) -> Result<Response, Problem> {
+    caller.require(&[Role::Staff, Role::Pos])?;
+    let store_id = parse_store_id(&store_id)?;
+    caller.require_store(store_id.as_str())?;
+    let id = CatalogId::parse(&item_id).map_err(|e| field_error("item_id", e))?;
+    let action = Action::SetAvailability {
+        id,
+        available: request.body.available,
+    };
+    let decision = Decision {
+        caller: &caller,
+        headers: &headers,
+        fingerprint: &request.fingerprint,
+        store_id,
+        action,
+    };
+    store_command(&state, decision).await
+}
+
+async fn put_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(store_id): Path<String>,
+    headers: HeaderMap,
+    request: JsonRequest<StatusBody>,
+) -> Result<Response, Problem> {
+    caller.require(&[Role::Staff, Role::Pos])?;
+    let store_id = parse_store_id(&store_id)?;
+    caller.require_store(store_id.as_str())?;
+    let StatusBody {
+        accepting_orders,
+        busy_minutes,
+    } = request.body;
+    let action = Action::SetStatus {
+        accepting_orders,
+        busy_minutes,
+    };
+    let decision = Decision {
+        caller: &caller,
+        headers: &headers,
+        fingerprint: &request.fingerprint,
+        store_id,
+        action,
+    };
+    store_command(&state, decision).await
+}
+
+// Placing.
+
+fn order_answer(
+    status: StatusCode,
+    store_id: &StoreId,
+    outcome: Outcome,
+) -> Result<(Response, Vec<domain::Event>), Problem> {
+    let Outcome::Order {
+        order,
+        timezone,
+        committed,
+    } = outcome
+    else {
         return Err(Problem::internal());
     };
     let view = OrderView::new(store_id, &order, timezone);
-    let mut response = with_etag(StatusCode::CREATED, order.version, view);
+    let mut response = with_etag(status, order.version, view);
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/orders/{}", order.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    Ok((response, committed))
 }
 
 async fn quote_order(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     request: JsonRequest<PlaceOrderBody>,
 ) -> Result<Response, Problem> {
+    caller.require(&[Role::Customer])?;
     let placing = request.body.parse().map_err(invalid)?;
     let work = Work::Quote {
         store_id: placing.store_id.clone(),
@@ -227,12 +380,15 @@ async fn quote_order(
 }
 
 /// Prices the cart, authorises the payment outside the partition's critical
-/// section, then places the order with the authorisation.
+/// section, then places the order with the authorisation. If the order is not
+/// appended, the authorisation is voided.
 async fn place_order(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     request: JsonRequest<PlaceOrderBody>,
 ) -> Result<Response, Problem> {
+    caller.require(&[Role::Customer])?;
     let placing = request.body.parse().map_err(invalid)?;
     let idempotency = idempotency(&headers, &request.fingerprint)?;
     let meta = command_meta(&headers);
@@ -247,16 +403,15 @@ async fn place_order(
     let total = match state.writers.submit(&store_id, work, meta.clone()).await? {
         Outcome::Quote { quote, .. } => quote.totals.total,
         // This key placed its order already: the first answer again.
-        replay @ Outcome::Order { .. } => return order_created(&store_id, replay),
+        replay @ Outcome::Order { .. } => {
+            return Ok(order_answer(StatusCode::CREATED, &store_id, replay)?.0);
+        }
         Outcome::Store { .. } => return Err(Problem::internal()),
     };
     let payment_id = PaymentId(Uuid::now_v7());
-    let authorized = authorize_within(
-        state.gateway.as_ref(),
+    let authorized = within(
         state.gateway_timeout,
-        payment_id,
-        &placing.token,
-        total,
+        state.gateway.authorize(payment_id, &placing.token, total),
     )
     .await?;
     let payment = Authorization {
@@ -266,7 +421,7 @@ async fn place_order(
     };
     let command = Command {
         store_id: store_id.clone(),
-        actor: actor(),
+        actor: actor(&caller)?,
         now,
         idempotency,
         action: Action::PlaceOrder {
@@ -275,9 +430,246 @@ async fn place_order(
             payment,
         },
     };
-    let outcome = state
+    match state
         .writers
-        .submit(&store_id, Work::Decide(command), meta)
-        .await?;
-    order_created(&store_id, outcome)
+        .submit(
+            &store_id,
+            Work::Decide {
+                command,
+                expected_version: None,
+            },
+            meta,
+        )
+        .await
+    {
+        Ok(outcome) => Ok(order_answer(StatusCode::CREATED, &store_id, outcome)?.0),
+        Err(error) => {
+            if let Err(void) = within(state.gateway_timeout, state.gateway.void(payment_id)).await {
+                tracing::error!(payment_id = %payment_id, error = %void, "voiding an authorisation of an order not placed");
+            }
+            Err(error.into())
+        }
+    }
+}
+
+// Commands on a placed order.
+
+/// Runs an order command: finds the order's store, checks the caller may act
+/// on it, decides, and then carries out at the gateway what the committed
+/// events decided (capture, void, refund).
+async fn order_command(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    fingerprint: &str,
+    order_id: &str,
+    roles: &[Role],
+    action: impl FnOnce(OrderId) -> Action,
+) -> Result<Response, Problem> {
+    caller.require(roles)?;
+    let order_id = parse_order_id(order_id)?;
+    let store_id = state
+        .writers
+        .store_of(order_id)
+        .ok_or_else(order_not_found)?;
+    if caller.role() != Role::Customer {
+        caller.require_store(store_id.as_str())?;
+    }
+    let decision = Decision {
+        caller,
+        headers,
+        fingerprint,
+        store_id: store_id.clone(),
+        action: action(order_id),
+    };
+    let (response, committed) =
+        order_answer(StatusCode::OK, &store_id, decision.submit(state).await?)?;
+    settle_payments(state, &committed).await;
+    Ok(response)
+}
+
+/// Carries out the payment decisions of committed events at the gateway. Our
+/// ids are its idempotency keys, so a retry of these calls is safe.
+async fn settle_payments(state: &AppState, committed: &[domain::Event]) {
+    for event in committed {
+        let domain::Change::Order { event, .. } = &event.change else {
+            continue;
+        };
+        let result = match event {
+            OrderEvent::PaymentCaptured {
+                payment_id, amount, ..
+            } => {
+                within(
+                    state.gateway_timeout,
+                    state.gateway.capture(*payment_id, *amount),
+                )
+                .await
+            }
+            OrderEvent::PaymentVoided { payment_id, .. } => {
+                within(state.gateway_timeout, state.gateway.void(*payment_id)).await
+            }
+            OrderEvent::PaymentRefunded {
+                payment_id,
+                refund_id,
+                amount,
+                ..
+            } => {
+                within(
+                    state.gateway_timeout,
+                    state.gateway.refund(*payment_id, *refund_id, *amount),
+                )
+                .await
+            }
+            _ => continue,
+        };
+        if let Err(error) = result {
+            tracing::error!(?event, %error, "the gateway did not carry out a committed payment decision");
+        }
+    }
+}
+
+const STORE_ROLES: &[Role] = &[Role::Staff, Role::Pos];
+
+async fn accept_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    request: JsonRequest<AcceptBody>,
+) -> Result<Response, Problem> {
+    let ready_at = request.body.ready_at.map(|t| t.with_timezone(&Utc));
+    order_command(
+        &state,
+        &caller,
+        &headers,
+        &request.fingerprint,
+        &order_id,
+        STORE_ROLES,
+        |order_id| Action::AcceptOrder { order_id, ready_at },
+    )
+    .await
+}
+
+async fn reject_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    request: JsonRequest<ReasonBody>,
+) -> Result<Response, Problem> {
+    let reason = parse_reason(request.body.reason).map_err(invalid)?;
+    order_command(
+        &state,
+        &caller,
+        &headers,
+        &request.fingerprint,
+        &order_id,
+        STORE_ROLES,
+        |order_id| Action::RejectOrder { order_id, reason },
+    )
+    .await
+}
+
+async fn start_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    request: JsonRequest<EmptyBody>,
+) -> Result<Response, Problem> {
+    order_command(
+        &state,
+        &caller,
+        &headers,
+        &request.fingerprint,
+        &order_id,
+        STORE_ROLES,
+        |order_id| Action::StartOrder { order_id },
+    )
+    .await
+}
+
+async fn ready_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    request: JsonRequest<EmptyBody>,
+) -> Result<Response, Problem> {
+    order_command(
+        &state,
+        &caller,
+        &headers,
+        &request.fingerprint,
+        &order_id,
+        STORE_ROLES,
+        |order_id| Action::MarkReady { order_id },
+    )
+    .await
+}
+
+async fn complete_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    request: JsonRequest<EmptyBody>,
+) -> Result<Response, Problem> {
+    order_command(
+        &state,
+        &caller,
+        &headers,
+        &request.fingerprint,
+        &order_id,
+        STORE_ROLES,
+        |order_id| Action::CompleteOrder { order_id },
+    )
+    .await
+}
+
+async fn cancel_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    request: JsonRequest<ReasonBody>,
+) -> Result<Response, Problem> {
+    let reason = parse_reason(request.body.reason).map_err(invalid)?;
+    let roles = &[Role::Customer, Role::Staff, Role::Admin];
+    order_command(
+        &state,
+        &caller,
+        &headers,
+        &request.fingerprint,
+        &order_id,
+        roles,
+        |order_id| Action::CancelOrder { order_id, reason },
+    )
+    .await
+}
+
+async fn refund_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    request: JsonRequest<RefundBody>,
+) -> Result<Response, Problem> {
+    let (amount, reason) = request.body.parse().map_err(invalid)?;
+    let refund_id = RefundId(Uuid::now_v7());
+    order_command(
+        &state,
+        &caller,
+        &headers,
+        &request.fingerprint,
+        &order_id,
+        &[Role::Staff, Role::Admin],
+        |order_id| Action::RefundOrder {
+            order_id,
+            refund_id,
+            amount,
+            reason,
+        },
+    )
+    .await
 }

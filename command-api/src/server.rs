@@ -24,6 +24,7 @@ pub async fn run(
     let router = app(AppState {
         writers,
         kafka: config.kafka.clone(),
+        keys: platform::JwtKeys::from_args(&config.auth),
         gateway: Arc::new(Sandbox),
         gateway_timeout: Duration::from_millis(config.gateway_timeout_ms),
     });

@@ -7,8 +7,8 @@
 //! a tokio task.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,8 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use domain::{
-    Action, Cart, Change, Command, DomainError, Idempotency, Order, Quote, Store, StoreId,
+    Action, Cart, Change, Command, DomainError, Idempotency, Order, OrderEvent, OrderId, Quote,
+    Store, StoreId,
 };
 use platform::KafkaArgs;
 use rdkafka::Message;
@@ -51,8 +52,12 @@ pub struct CommandMeta {
 /// What a partition writer is asked to do.
 #[derive(Debug)]
 pub enum Work {
-    /// Decide and, if events result, commit them.
-    Decide(Command),
+    /// Decide and, if events result, commit them. With `expected_version`
+    /// (`If-Match`), only if the aggregate is still at that version.
+    Decide {
+        command: Command,
+        expected_version: Option<u64>,
+    },
     /// Price a cart against the store's current state; nothing is written. A
     /// request already decided under this idempotency key gets its order back.
     Quote {
@@ -66,9 +71,20 @@ pub enum Work {
 /// A command's result, read from the state after its events.
 #[derive(Debug)]
 pub enum Outcome {
-    Store { version: u64, menu_version: u32 },
-    Order { order: Box<Order>, timezone: Tz },
-    Quote { quote: Box<Quote>, timezone: Tz },
+    Store {
+        version: u64,
+        menu_version: u32,
+    },
+    Order {
+        order: Box<Order>,
+        timezone: Tz,
+        /// The events this command committed: none for a retry.
+        committed: Vec<domain::Event>,
+    },
+    Quote {
+        quote: Box<Quote>,
+        timezone: Tz,
+    },
 }
 
 /// Why a command was not committed.
@@ -76,6 +92,9 @@ pub enum Outcome {
 pub enum CommandError {
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// `If-Match` named another version than the aggregate's.
+    #[error("the version is {current}, not the one in If-Match")]
+    VersionConflict { current: u64 },
     /// The partition's writer is starting over or its transaction failed;
     /// nothing of the command is in the log, and a retry may succeed.
     #[error("{0}")]
@@ -97,7 +116,12 @@ struct Partition {
 #[derive(Clone)]
 pub struct Writers {
     partitions: Arc<Vec<Partition>>,
+    directory: Directory,
 }
+
+/// Which store each order belongs to, for commands that name only an order.
+/// Orders never move, so an entry never changes once written.
+pub type Directory = Arc<RwLock<HashMap<OrderId, StoreId>>>;
 
 impl std::fmt::Debug for Writers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -113,6 +137,7 @@ impl Writers {
     pub fn start(config: &Config) -> anyhow::Result<(Writers, Vec<JoinHandle<()>>)> {
         let mut partitions = Vec::new();
         let mut threads = Vec::new();
+        let directory = Directory::default();
         for p in 0..config.kafka.partitions {
             let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
             let ready = Arc::new(AtomicBool::new(false));
@@ -122,6 +147,7 @@ impl Writers {
                 transactional_id: format!("{}-p{p}", config.transactional_id_prefix),
                 batch_max: config.batch_max as usize,
                 ready: ready.clone(),
+                directory: directory.clone(),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("writer-p{p}"))
@@ -133,9 +159,15 @@ impl Writers {
         Ok((
             Writers {
                 partitions: Arc::new(partitions),
+                directory,
             },
             threads,
         ))
+    }
+
+    /// The store of an order this instance knows.
+    pub fn store_of(&self, order_id: OrderId) -> Option<StoreId> {
+        self.directory.read().ok()?.get(&order_id).cloned()
     }
 
     /// Whether every partition has been rebuilt and takes commands.
@@ -186,9 +218,26 @@ struct PartitionWriter {
     transactional_id: String,
     batch_max: usize,
     ready: Arc<AtomicBool>,
+    directory: Directory,
 }
 
 impl PartitionWriter {
+    /// Folds an event into its store, and notes where a new order lives.
+    fn apply(&self, stores: &mut Stores, event: &domain::Event) {
+        if let Change::Order {
+            order_id,
+            event: OrderEvent::Placed(_),
+        } = &event.change
+            && let Ok(mut directory) = self.directory.write()
+        {
+            directory.insert(*order_id, event.store_id.clone());
+        }
+        stores
+            .entry(event.store_id.clone())
+            .or_insert_with(|| Store::new(event.store_id.clone()))
+            .apply(event);
+    }
+
     fn run(self, mut jobs: mpsc::Receiver<Job>) {
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -302,10 +351,7 @@ impl PartitionWriter {
                         .map_err(anyhow::Error::from)
                         .and_then(|e| e.to_domain().map_err(anyhow::Error::from));
                     match event {
-                        Ok(event) => stores
-                            .entry(event.store_id.clone())
-                            .or_insert_with(|| Store::new(event.store_id.clone()))
-                            .apply(&event),
+                        Ok(event) => self.apply(&mut stores, &event),
                         Err(error) => tracing::warn!(
                             topic = message.topic(),
                             partition = message.partition(),
@@ -329,8 +375,11 @@ impl PartitionWriter {
         let mut records = Vec::new();
         let mut answers = Vec::new();
         for job in batch {
-            let command = match job.work {
-                Work::Decide(command) => command,
+            let (command, expected_version) = match job.work {
+                Work::Decide {
+                    command,
+                    expected_version,
+                } => (command, expected_version),
                 Work::Quote {
                     store_id,
                     cart,
@@ -348,9 +397,19 @@ impl PartitionWriter {
                     continue;
                 }
             };
+            let store_id = command.store_id.clone();
             let store = stores
-                .entry(command.store_id.clone())
-                .or_insert_with(|| Store::new(command.store_id.clone()));
+                .entry(store_id.clone())
+                .or_insert_with(|| Store::new(store_id.clone()));
+            if let Some(expected) = expected_version {
+                let current = current_version(store, &command.action);
+                if current != expected {
+                    let _ = job
+                        .reply
+                        .send(Err(CommandError::VersionConflict { current }));
+                    continue;
+                }
+            }
             let events = match store.decide(&command) {
                 Ok(events) => events,
                 Err(error) => {
@@ -359,10 +418,16 @@ impl PartitionWriter {
                 }
             };
             for event in &events {
-                store.apply(event);
+                self.apply(stores, event);
+                let store = stores
+                    .get(&store_id)
+                    .ok_or_else(|| anyhow::anyhow!("store vanished"))?;
                 records.push(self.record(store, event, &job.meta)?);
             }
-            answers.push((job.reply, outcome_of(store, &command)));
+            let store = stores
+                .get(&store_id)
+                .ok_or_else(|| anyhow::anyhow!("store vanished"))?;
+            answers.push((job.reply, outcome_of(store, &command, events)));
         }
         if !records.is_empty() {
             self.commit(producer, &records)?;
@@ -463,6 +528,7 @@ fn replayed_order(store: &Store, idempotency: Option<&Idempotency>) -> Option<Ou
     Some(Outcome::Order {
         order: Box::new(order.clone()),
         timezone: timezone(store),
+        committed: Vec::new(),
     })
 }
 
@@ -487,7 +553,11 @@ fn quote(
 
 /// The answer to a decided command, read from the state after it: the same
 /// for the first request and for its retries.
-fn outcome_of(store: &Store, command: &Command) -> Result<Outcome, CommandError> {
+fn outcome_of(
+    store: &Store,
+    command: &Command,
+    committed: Vec<domain::Event>,
+) -> Result<Outcome, CommandError> {
     match &command.action {
         Action::ConfigureStore(_)
         | Action::PublishMenu(_)
@@ -508,7 +578,17 @@ fn outcome_of(store: &Store, command: &Command) -> Result<Outcome, CommandError>
             Ok(Outcome::Order {
                 order: Box::new(order.clone()),
                 timezone: timezone(store),
+                committed,
             })
         }
+    }
+}
+
+/// The version `If-Match` is compared with: the order's for an order command,
+/// the store's for a store command.
+fn current_version(store: &Store, action: &Action) -> u64 {
+    match action.order_id() {
+        Some(order_id) => store.orders.get(&order_id).map_or(0, |o| o.version),
+        None => store.version,
     }
 }

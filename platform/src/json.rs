@@ -61,15 +61,23 @@ where
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json = req
+        // A command without fields may come without a body: it reads as `{}`.
+        let empty = req
             .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(';')
-                    .next()
-                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-            });
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v == "0")
+            || (req.headers().get(header::CONTENT_LENGTH).is_none()
+                && req.headers().get(header::TRANSFER_ENCODING).is_none());
+        let json = empty
+            || req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| {
+                    v.split(';')
+                        .next()
+                        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+                });
         if !json {
             return Err(Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -92,7 +100,8 @@ where
             Problem::new(status, code, rejection.body_text())
         })?;
         hasher.update(&bytes);
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let text: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        let mut de = serde_json::Deserializer::from_slice(text);
         let body = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let at = e.path().to_string();
             let detail = if at == "." {

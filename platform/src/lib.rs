@@ -2,6 +2,7 @@
 //! for Kafka and Postgres, topic creation, the health endpoints, problem+json
 //! errors, logging and shutdown.
 
+mod auth;
 mod health;
 mod json;
 mod kafka;
@@ -10,6 +11,7 @@ mod problem;
 mod shutdown;
 mod telemetry;
 
+pub use auth::{AuthArgs, Caller, Claims, DEVELOPMENT_SECRET, JwtKeys, Role};
 pub use health::{ReadyCheck, health_routes};
 pub use json::{BODY_LIMIT, Json, JsonRequest};
 pub use kafka::{KafkaArgs, ensure_topics, kafka_ready};

@@ -5,9 +5,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context;
-use platform::{KafkaArgs, PostgresArgs};
+use platform::{AuthArgs, Claims, DEVELOPMENT_SECRET, JwtKeys, KafkaArgs, PostgresArgs, Role};
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -56,6 +60,12 @@ pub struct TestSystem {
     /// Where the bridge sends tickets: the test's stand-in printer.
     pub printer: TcpListener,
     pub http: reqwest::Client,
+    /// A token per role; staff and pos tokens are for the store `e2e-downtown`.
+    pub customer: String,
+    pub other_customer: String,
+    pub staff: String,
+    pub pos: String,
+    pub admin: String,
     database: String,
     cancel: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
@@ -75,6 +85,17 @@ fn spawn<F>(
     F: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     tasks.push((name, tokio::spawn(f)));
+}
+
+/// A token signed with the development secret the test services use.
+pub fn token(role: Role, sub: &str, stores: &[&str]) -> String {
+    let claims = Claims {
+        sub: sub.into(),
+        role,
+        stores: stores.iter().map(|s| (*s).to_owned()).collect(),
+        exp: chrono::Utc::now().timestamp() + 3600,
+    };
+    JwtKeys::new(DEVELOPMENT_SECRET).mint(&claims).unwrap()
 }
 
 pub async fn spawn_system() -> anyhow::Result<TestSystem> {
@@ -107,8 +128,11 @@ pub async fn spawn_system() -> anyhow::Result<TestSystem> {
         addr: command_listener.local_addr()?,
         kafka: kafka.clone(),
         transactional_id_prefix: format!("test-{suffix}"),
+        auth: AuthArgs {
+            jwt_secret: DEVELOPMENT_SECRET.into(),
+        },
         batch_max: 64,
-        gateway_timeout_ms: 2000,
+        gateway_timeout_ms: 300,
     };
     spawn(
         &mut tasks,
@@ -175,6 +199,11 @@ pub async fn spawn_system() -> anyhow::Result<TestSystem> {
         kafka,
         printer,
         http: reqwest::Client::new(),
+        customer: token(Role::Customer, "cust-1", &[]),
+        other_customer: token(Role::Customer, "cust-2", &[]),
+        staff: token(Role::Staff, "staff-1", &["e2e-downtown"]),
+        pos: token(Role::Pos, "pos-1", &["e2e-downtown"]),
+        admin: token(Role::Admin, "admin-1", &[]),
         database,
         cancel,
         tasks,
@@ -191,6 +220,41 @@ pub async fn spawn_system() -> anyhow::Result<TestSystem> {
 }
 
 impl TestSystem {
+    /// Sends a command to command-api as the bearer of `token`.
+    pub async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.http
+            .request(method, format!("{}{path}", self.command_api))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.command(reqwest::Method::POST, path, token, body).await
+    }
+
+    pub async fn put(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.command(reqwest::Method::PUT, path, token, body).await
+    }
+
     /// Polls `/readyz` until it answers 200, failing early if a service died.
     async fn wait_ready(&self, base: &str) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -259,4 +323,101 @@ fn replaces_the_database_of_a_url() {
         "postgres://u@h:1/t?sslmode=disable"
     );
     assert_eq!(with_database("postgres://u@h:1", "t"), "postgres://u@h:1/t");
+}
+
+pub const STORE: &str = "e2e-downtown";
+
+pub fn store_body(max_orders_per_slot: u32) -> Value {
+    // Open around the clock, so the test passes whenever it runs.
+    let hours = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .map(|day| json!({"day": day, "open": "00:00", "close": "00:00"}));
+    json!({
+        "name": "E2E Downtown",
+        "timezone": "America/New_York",
+        "currency": "USD",
+        "tax_rate_bps": 875,
+        "hours": hours,
+        "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": max_orders_per_slot, "max_days_ahead": 7}
+    })
+}
+
+pub fn menu_body() -> Value {
+    let usd = |amount: i64| json!({"amount": amount, "currency": "USD"});
+    json!({"categories": [{
+        "id": "burgers", "name": "Burgers",
+        "items": [{
+            "id": "classic", "name": "Classic Burger", "price": usd(899),
+            "modifier_groups": [{"id": "cheese", "name": "Cheese", "min": 0, "max": 1, "options": [
+                {"id": "cheddar", "name": "Cheddar", "price_delta": usd(100)},
+                {"id": "swiss", "name": "Swiss", "price_delta": usd(120)}
+            ]}]
+        }]
+    }]})
+}
+
+impl TestSystem {
+    /// Creates the test store and publishes its menu, as the admin.
+    pub async fn open_store(&self, max_orders_per_slot: u32) {
+        let store = self
+            .put(
+                &format!("/v1/stores/{STORE}"),
+                &self.admin,
+                &store_body(max_orders_per_slot),
+            )
+            .await;
+        assert_eq!(store.status(), reqwest::StatusCode::OK);
+        let menu = self
+            .put(
+                &format!("/v1/stores/{STORE}/menu"),
+                &self.admin,
+                &menu_body(),
+            )
+            .await;
+        assert_eq!(menu.status(), reqwest::StatusCode::OK);
+    }
+}
+
+/// Every record of `topic` up to its end, read_committed, as (key, partition,
+/// type header, body).
+pub fn read_topic(system: &TestSystem, topic: &str) -> Vec<(String, i32, String, Value)> {
+    let consumer: BaseConsumer = system
+        .kafka
+        .client_config()
+        .set("group.id", "e2e-reader")
+        .set("isolation.level", "read_committed")
+        .set("enable.partition.eof", "true")
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..system.kafka.partitions {
+        assignment
+            .add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).unwrap();
+    let (mut records, mut at_end) = (Vec::new(), 0);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while at_end < system.kafka.partitions {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "could not read {topic} to its end"
+        );
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                let key = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
+                let headers = m.headers().unwrap();
+                let ce_type = headers
+                    .iter()
+                    .find(|h| h.key == schemas::TYPE_HEADER)
+                    .map(|h| String::from_utf8(h.value.unwrap().to_vec()).unwrap())
+                    .unwrap();
+                let body = serde_json::from_slice(m.payload().unwrap()).unwrap();
+                records.push((key, m.partition(), ce_type, body));
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => at_end += 1,
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            None => {}
+        }
+    }
+    records
 }

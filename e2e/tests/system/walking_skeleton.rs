@@ -3,64 +3,13 @@
 
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Headers;
-use rdkafka::{Message, Offset, TopicPartitionList};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 
-use crate::helpers::{PATIENCE, TestSystem, spawn_system};
-
-const STORE: &str = "e2e-downtown";
-
-fn store_body() -> Value {
-    // Open around the clock, so the test passes whenever it runs.
-    let hours = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .map(|day| json!({"day": day, "open": "00:00", "close": "00:00"}));
-    json!({
-        "name": "E2E Downtown",
-        "timezone": "America/New_York",
-        "currency": "USD",
-        "tax_rate_bps": 875,
-        "hours": hours,
-        "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": 20, "max_days_ahead": 7}
-    })
-}
-
-fn menu_body() -> Value {
-    let usd = |amount: i64| json!({"amount": amount, "currency": "USD"});
-    json!({"categories": [{
-        "id": "burgers", "name": "Burgers",
-        "items": [{
-            "id": "classic", "name": "Classic Burger", "price": usd(899),
-            "modifier_groups": [{"id": "cheese", "name": "Cheese", "min": 0, "max": 1, "options": [
-                {"id": "cheddar", "name": "Cheddar", "price_delta": usd(100)},
-                {"id": "swiss", "name": "Swiss", "price_delta": usd(120)}
-            ]}]
-        }]
-    }]})
-}
-
-async fn put(system: &TestSystem, path: &str, body: &Value) -> reqwest::Response {
-    system
-        .http
-        .put(format!("{}{path}", system.command_api))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn place(system: &TestSystem, body: &Value) -> reqwest::Response {
-    system
-        .http
-        .post(format!("{}/v1/orders", system.command_api))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::{
+    PATIENCE, STORE, TestSystem, menu_body, read_topic, spawn_system, store_body,
+};
 
 /// Reads the order back from the query API, waiting for the projection.
 async fn read_order(system: &TestSystem, order_id: &str) -> Value {
@@ -84,61 +33,27 @@ async fn read_order(system: &TestSystem, order_id: &str) -> Value {
     }
 }
 
-/// Every record of `topic` up to its end, read_committed, as (key, partition,
-/// type header, body).
-fn read_topic(system: &TestSystem, topic: &str) -> Vec<(String, i32, String, Value)> {
-    let consumer: BaseConsumer = system
-        .kafka
-        .client_config()
-        .set("group.id", "e2e-reader")
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .create()
-        .unwrap();
-    let mut assignment = TopicPartitionList::new();
-    for p in 0..system.kafka.partitions {
-        assignment
-            .add_partition_offset(topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&assignment).unwrap();
-    let (mut records, mut at_end) = (Vec::new(), 0);
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while at_end < system.kafka.partitions {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "could not read {topic} to its end"
-        );
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                let key = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
-                let headers = m.headers().unwrap();
-                let ce_type = headers
-                    .iter()
-                    .find(|h| h.key == schemas::TYPE_HEADER)
-                    .map(|h| String::from_utf8(h.value.unwrap().to_vec()).unwrap())
-                    .unwrap();
-                let body = serde_json::from_slice(m.payload().unwrap()).unwrap();
-                records.push((key, m.partition(), ce_type, body));
-            }
-            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => at_end += 1,
-            Some(Err(e)) => panic!("reading {topic}: {e}"),
-            None => {}
-        }
-    }
-    records
-}
-
 #[tokio::test]
 async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
     let system = spawn_system().await.unwrap();
     assert_eq!(
-        put(&system, &format!("/v1/stores/{STORE}"), &store_body())
+        system
+            .put(
+                &format!("/v1/stores/{STORE}"),
+                &system.admin,
+                &store_body(20)
+            )
             .await
             .status(),
         StatusCode::OK
     );
-    let menu = put(&system, &format!("/v1/stores/{STORE}/menu"), &menu_body()).await;
+    let menu = system
+        .put(
+            &format!("/v1/stores/{STORE}/menu"),
+            &system.admin,
+            &menu_body(),
+        )
+        .await;
     assert_eq!(menu.status(), StatusCode::OK);
     assert_eq!(menu.json::<Value>().await.unwrap()["menu_version"], 1);
 
@@ -149,7 +64,7 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
         "tip": {"amount": 200, "currency": "USD"},
         "payment": {"token": "tok_visa"}
     });
-    let response = place(&system, &order).await;
+    let response = system.post("/v1/orders", &system.customer, &order).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     // OrderPlaced and PaymentAuthorized: version 2, as in API.md.
     assert_eq!(response.headers()["etag"], "\"2\"");
@@ -226,6 +141,7 @@ async fn a_retry_with_the_same_key_gets_the_first_answer(system: &TestSystem) {
         system
             .http
             .post(format!("{}/v1/orders", system.command_api))
+            .bearer_auth(&system.customer)
             .header("idempotency-key", "retry-1")
             .json(&body)
             .send()
@@ -279,7 +195,7 @@ async fn bad_commands_answer_problems(system: &TestSystem) {
         ),
     ];
     for (body, status, code) in cases {
-        let response = place(system, &body).await;
+        let response = system.post("/v1/orders", &system.customer, &body).await;
         assert_eq!(response.status(), status, "{body}");
         assert_eq!(
             response.headers()["content-type"],
