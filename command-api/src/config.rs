@@ -54,6 +54,9 @@ pub struct Config {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    /// Consumer group of the command-api instances: it assigns partitions.
+    #[arg(long, env = "QSR_COMMAND_API_GROUP", default_value = "qsr-command-api")]
+    pub group: String,
     /// Prefix of the transactional ids; partition p writes as `<prefix>-p<p>`.
     #[arg(
         long,

@@ -8,6 +8,7 @@
 mod config;
 mod dto;
 mod error;
+mod membership;
 mod payments;
 mod routes;
 mod server;

@@ -73,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/orders/{order_id}/cancel", post(cancel_order))
         .route("/v1/orders/{order_id}/refunds", post(refund_order))
         .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
+        .route_layer(axum::middleware::from_fn(platform::track_requests))
         .with_state(state)
         .merge(platform::health_routes(ready))
 }

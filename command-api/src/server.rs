@@ -2,15 +2,16 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::Config;
 use crate::payments::Sandbox;
 use crate::routes::{AppState, app};
 use crate::writer::Writers;
+use crate::{Config, membership};
 
 /// Creates the topics if missing, starts the partition writers and serves HTTP
 /// until `shutdown` completes; then lets the writers finish the batches in hand.
@@ -21,6 +22,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     platform::ensure_topics(&config.kafka).await?;
     let (writers, threads) = Writers::start(&config)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let membership =
+        membership::start(&config.kafka, &config.group, writers.queues(), stop.clone())?;
     let router = app(AppState {
         writers,
         kafka: config.kafka.clone(),
@@ -34,9 +38,14 @@ pub async fn run(
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
-    // The router and with it every queue sender is gone: each writer finishes
-    // its batch and returns.
+    // Leaving the group revokes every partition: each writer finishes its
+    // batch and lets go. Then, with the router gone, no sender is left and the
+    // writers return.
+    stop.store(true, Ordering::Release);
     tokio::task::spawn_blocking(move || {
+        if membership.join().is_err() {
+            tracing::error!("the membership thread panicked");
+        }
         for thread in threads {
             if thread.join().is_err() {
                 tracing::error!("a partition writer panicked");

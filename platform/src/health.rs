@@ -13,10 +13,12 @@ use axum::routing::get;
 pub type ReadyCheck =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Send + Sync>;
 
+/// `/healthz`, `/readyz` and `/metrics`: what every service serves.
 pub fn health_routes<S: Clone + Send + Sync + 'static>(ready: ReadyCheck) -> Router<S> {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz).with_state(ready))
+        .merge(crate::metrics_routes())
 }
 
 async fn readyz(State(ready): State<ReadyCheck>) -> (StatusCode, String) {

@@ -10,6 +10,7 @@ mod postgres;
 mod problem;
 mod shutdown;
 mod telemetry;
+mod telemetry_metrics;
 
 pub use auth::{AuthArgs, Caller, Claims, DEVELOPMENT_SECRET, JwtKeys, Role};
 pub use health::{ReadyCheck, health_routes};
@@ -19,3 +20,4 @@ pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
 pub use problem::{FieldError, Problem};
 pub use shutdown::shutdown_signal;
 pub use telemetry::init_tracing;
+pub use telemetry_metrics::{metrics_routes, track_requests};

@@ -66,6 +66,8 @@ pub struct TestSystem {
     pub staff: String,
     pub pos: String,
     pub admin: String,
+    /// The settings of the first command-api, for starting more instances.
+    pub command_config: command_api::Config,
     database: String,
     cancel: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
@@ -127,6 +129,7 @@ pub async fn spawn_system() -> anyhow::Result<TestSystem> {
     let command_config = command_api::Config {
         addr: command_listener.local_addr()?,
         kafka: kafka.clone(),
+        group: format!("test-{suffix}-command-api"),
         transactional_id_prefix: format!("test-{suffix}"),
         auth: AuthArgs {
             jwt_secret: DEVELOPMENT_SECRET.into(),
@@ -134,6 +137,7 @@ pub async fn spawn_system() -> anyhow::Result<TestSystem> {
         batch_max: 64,
         gateway_timeout_ms: 300,
     };
+    let command_template = command_config.clone();
     spawn(
         &mut tasks,
         "command-api",
@@ -204,6 +208,7 @@ pub async fn spawn_system() -> anyhow::Result<TestSystem> {
         staff: token(Role::Staff, "staff-1", &["e2e-downtown"]),
         pos: token(Role::Pos, "pos-1", &["e2e-downtown"]),
         admin: token(Role::Admin, "admin-1", &[]),
+        command_config: command_template,
         database,
         cancel,
         tasks,
@@ -255,8 +260,24 @@ impl TestSystem {
         self.command(reqwest::Method::PUT, path, token, body).await
     }
 
+    /// Starts another command-api instance in the same group; it runs until
+    /// `stop` is cancelled.
+    pub async fn another_command_api(
+        &self,
+        stop: CancellationToken,
+    ) -> (String, JoinHandle<anyhow::Result<()>>) {
+        let listener = bind().await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let config = command_api::Config {
+            addr: listener.local_addr().unwrap(),
+            ..self.command_config.clone()
+        };
+        let task = tokio::spawn(command_api::run(config, listener, stop.cancelled_owned()));
+        (url, task)
+    }
+
     /// Polls `/readyz` until it answers 200, failing early if a service died.
-    async fn wait_ready(&self, base: &str) -> anyhow::Result<()> {
+    pub async fn wait_ready(&self, base: &str) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             if let Some((name, _)) = self.tasks.iter().find(|(_, task)| task.is_finished()) {

@@ -8,4 +8,5 @@
 mod commands;
 mod compose;
 mod helpers;
+mod ownership;
 mod walking_skeleton;

@@ -1,0 +1,251 @@
+//! The single writer of each partition: a thread that owns the partition's
+//! state and its transactional producer while this instance owns the
+//! partition, takes queued commands in batches, decides them in order, appends
+//! all their events in one Kafka transaction, and answers every caller only
+//! after the commit (group commit).
+//!
+//! librdkafka's transaction calls block, so each writer is an OS thread, never
+//! a tokio task. Ownership comes from the consumer group (see `membership`):
+//! `Signal::Assign` and `Signal::Revoke` reach a writer through the same queue
+//! as its commands, so they take effect between two batches.
+
+mod answers;
+mod partition;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use domain::{Cart, Command, DomainError, Idempotency, Order, OrderId, Quote, StoreId};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::Config;
+use partition::PartitionWriter;
+
+/// Commands that may wait for a partition's writer.
+const QUEUE_DEPTH: usize = 4096;
+
+/// Where a command came from, carried into its events.
+#[derive(Debug, Clone)]
+pub struct CommandMeta {
+    pub command_id: Uuid,
+    pub correlation_id: String,
+}
+
+/// What a partition writer is asked to do.
+#[derive(Debug)]
+pub enum Work {
+    /// Decide and, if events result, commit them. With `expected_version`
+    /// (`If-Match`), only if the aggregate is still at that version.
+    Decide {
+        command: Command,
+        expected_version: Option<u64>,
+    },
+    /// Price a cart against the store's current state; nothing is written. A
+    /// request already decided under this idempotency key gets its order back.
+    Quote {
+        store_id: StoreId,
+        cart: Cart,
+        now: DateTime<Utc>,
+        idempotency: Option<Idempotency>,
+    },
+}
+
+/// A command's result, read from the state after its events.
+#[derive(Debug)]
+pub enum Outcome {
+    Store {
+        version: u64,
+        menu_version: u32,
+    },
+    Order {
+        order: Box<Order>,
+        timezone: Tz,
+        /// The events this command committed: none for a retry.
+        committed: Vec<domain::Event>,
+    },
+    Quote {
+        quote: Box<Quote>,
+        timezone: Tz,
+    },
+}
+
+/// Why a command was not committed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// `If-Match` named another version than the aggregate's.
+    #[error("the version is {current}, not the one in If-Match")]
+    VersionConflict { current: u64 },
+    /// The partition's writer is starting over or its transaction failed;
+    /// nothing of the command is in the log, and a retry may succeed.
+    #[error("{0}")]
+    Unavailable(&'static str),
+}
+
+#[derive(Debug)]
+pub struct Job {
+    work: Work,
+    meta: CommandMeta,
+    reply: oneshot::Sender<Result<Outcome, CommandError>>,
+}
+
+/// What reaches a partition writer, in order.
+#[derive(Debug)]
+pub enum Signal {
+    Job(Box<Job>),
+    /// This instance now owns the partition: take it over.
+    Assign,
+    /// This instance no longer owns the partition: stop after the batch in
+    /// hand and drop its state, then acknowledge.
+    Revoke(std::sync::mpsc::SyncSender<()>),
+}
+
+/// What the rest of the instance sees of one partition's writer.
+struct Partition {
+    queue: mpsc::Sender<Signal>,
+    /// Assigned to this instance by the consumer group.
+    owned: Arc<AtomicBool>,
+    /// Owned, rebuilt, and taking commands.
+    ready: Arc<AtomicBool>,
+}
+
+/// The writers of every partition; each works only while this instance owns
+/// its partition.
+#[derive(Clone)]
+pub struct Writers {
+    partitions: Arc<Vec<Partition>>,
+    directory: Directory,
+}
+
+/// Which store each order belongs to, for commands that name only an order.
+/// Orders never move, so an entry never changes once written.
+pub type Directory = Arc<RwLock<HashMap<OrderId, StoreId>>>;
+
+impl std::fmt::Debug for Writers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writers")
+            .field("partitions", &self.partitions.len())
+            .finish()
+    }
+}
+
+impl Writers {
+    /// Starts one writer thread per partition, each idle until assigned. A
+    /// thread ends when every `Writers` clone is dropped, after finishing the
+    /// batch in hand.
+    pub fn start(config: &Config) -> anyhow::Result<(Writers, Vec<JoinHandle<()>>)> {
+        let mut partitions = Vec::new();
+        let mut threads = Vec::new();
+        let directory = Directory::default();
+        for p in 0..config.kafka.partitions {
+            let (queue, signals) = mpsc::channel(QUEUE_DEPTH);
+            let (owned, ready) = (
+                Arc::new(AtomicBool::new(false)),
+                Arc::new(AtomicBool::new(false)),
+            );
+            let writer = PartitionWriter {
+                partition: p,
+                kafka: config.kafka.clone(),
+                transactional_id: format!("{}-p{p}", config.transactional_id_prefix),
+                batch_max: config.batch_max as usize,
+                owned: owned.clone(),
+                ready: ready.clone(),
+                directory: directory.clone(),
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("writer-p{p}"))
+                .spawn(move || writer.run(signals))
+                .context("starting a partition writer thread")?;
+            partitions.push(Partition {
+                queue,
+                owned,
+                ready,
+            });
+            threads.push(thread);
+        }
+        Ok((
+            Writers {
+                partitions: Arc::new(partitions),
+                directory,
+            },
+            threads,
+        ))
+    }
+
+    /// The queues of the writers, by partition, for ownership signals.
+    pub fn queues(&self) -> Vec<mpsc::Sender<Signal>> {
+        self.partitions.iter().map(|p| p.queue.clone()).collect()
+    }
+
+    /// The store of an order this instance knows.
+    pub fn store_of(&self, order_id: OrderId) -> Option<StoreId> {
+        self.directory.read().ok()?.get(&order_id).cloned()
+    }
+
+    /// Whether this instance owns partitions and has rebuilt every one it owns.
+    pub fn all_ready(&self) -> bool {
+        let owned = self
+            .partitions
+            .iter()
+            .filter(|p| p.owned.load(Ordering::Acquire));
+        let mut any = false;
+        for partition in owned {
+            any = true;
+            if !partition.ready.load(Ordering::Acquire) {
+                return false;
+            }
+        }
+        any
+    }
+
+    /// How many partitions this instance owns.
+    pub fn owned(&self) -> usize {
+        self.partitions
+            .iter()
+            .filter(|p| p.owned.load(Ordering::Acquire))
+            .count()
+    }
+
+    /// Sends work to the writer of the store's partition and waits for its
+    /// answer: for a decision, after the commit.
+    pub async fn submit(
+        &self,
+        store_id: &StoreId,
+        work: Work,
+        meta: CommandMeta,
+    ) -> Result<Outcome, CommandError> {
+        let count = i32::try_from(self.partitions.len()).unwrap_or(i32::MAX);
+        let p = schemas::partition_for(store_id.as_str(), count);
+        let partition = usize::try_from(p).ok().and_then(|p| self.partitions.get(p));
+        let Some(partition) = partition else {
+            return Err(CommandError::Unavailable("no writer for this partition"));
+        };
+        if !partition.owned.load(Ordering::Acquire) {
+            return Err(CommandError::Unavailable(
+                "another instance owns the store's partition",
+            ));
+        }
+        if !partition.ready.load(Ordering::Acquire) {
+            return Err(CommandError::Unavailable(
+                "the store's partition is being rebuilt",
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        partition
+            .queue
+            .send(Signal::Job(Box::new(Job { work, meta, reply })))
+            .await
+            .map_err(|_| CommandError::Unavailable("the partition writer stopped"))?;
+        // A dropped reply means the batch's transaction did not commit.
+        answer
+            .await
+            .map_err(|_| CommandError::Unavailable("the write was not committed; retry"))?
+    }
+}

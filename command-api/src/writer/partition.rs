@@ -1,0 +1,400 @@
+//! One partition's writer thread: waits to be assigned, takes the partition
+//! over (fencing the former owner, rebuilding state), decides and commits
+//! batches, and lets go when revoked.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use domain::{Change, OrderEvent, Store, StoreId};
+use platform::KafkaArgs;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+use schemas::Provenance;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::answers::{current_version, outcome_of, quote};
+use super::{CommandError, CommandMeta, Directory, Job, Signal, Work};
+
+/// How long a rebuild may take before the writer gives up and starts over.
+const REBUILD_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a transaction call may block.
+const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest pause between two attempts to take a partition over.
+const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The stores of one partition, with their orders.
+type Stores = HashMap<StoreId, Store>;
+
+/// A record ready to send: topic, key, payload, headers.
+type Record = (String, String, Vec<u8>, OwnedHeaders);
+
+pub(super) struct PartitionWriter {
+    pub partition: i32,
+    pub kafka: KafkaArgs,
+    pub transactional_id: String,
+    pub batch_max: usize,
+    pub owned: Arc<AtomicBool>,
+    pub ready: Arc<AtomicBool>,
+    pub directory: Directory,
+}
+
+/// Why a writer stopped working its partition.
+enum LetGo {
+    /// The group gave the partition to another instance (or it left the group).
+    Revoked,
+    /// A transaction failed: the state may hold what did not commit.
+    Failed,
+    /// Every sender is gone: the instance is shutting down.
+    Shutdown,
+}
+
+fn refuse(job: Box<Job>) {
+    let _ = job.reply.send(Err(CommandError::Unavailable(
+        "another instance owns the store's partition",
+    )));
+}
+
+impl PartitionWriter {
+    pub fn run(self, mut signals: mpsc::Receiver<Signal>) {
+        loop {
+            // Not ours: wait for the group to assign it.
+            loop {
+                match signals.blocking_recv() {
+                    None => return,
+                    Some(Signal::Assign) => break,
+                    Some(Signal::Revoke(ack)) => {
+                        let _ = ack.send(());
+                    }
+                    Some(Signal::Job(job)) => refuse(job),
+                }
+            }
+            self.owned.store(true, Ordering::Release);
+            tracing::info!(partition = self.partition, "partition assigned");
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match self.own(&mut signals) {
+                    Ok(LetGo::Shutdown) => return,
+                    Ok(LetGo::Revoked) => break,
+                    Ok(LetGo::Failed) => {}
+                    Err(error) => {
+                        tracing::error!(
+                            partition = self.partition,
+                            error = format!("{error:#}"),
+                            retry_in_ms = backoff.as_millis() as u64,
+                            "cannot take the partition over"
+                        );
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(MAX_RESTART_BACKOFF);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes the partition over and works it until it is revoked, a
+    /// transaction fails, or the instance shuts down.
+    fn own(&self, signals: &mut mpsc::Receiver<Signal>) -> anyhow::Result<LetGo> {
+        self.ready.store(false, Ordering::Release);
+        let started = Instant::now();
+        let (producer, mut stores) = self.take_over()?;
+        let rebuild = started.elapsed();
+        metrics::histogram!("qsr_partition_rebuild_seconds").record(rebuild.as_secs_f64());
+        tracing::info!(
+            partition = self.partition,
+            stores = stores.len(),
+            orders = stores.values().map(|s| s.orders.len()).sum::<usize>(),
+            rebuild_ms = rebuild.as_millis() as u64,
+            "partition rebuilt; taking commands"
+        );
+        self.ready.store(true, Ordering::Release);
+        loop {
+            let Some(first) = signals.blocking_recv() else {
+                self.let_go("writer stopped");
+                return Ok(LetGo::Shutdown);
+            };
+            let mut control = None;
+            let mut batch = Vec::new();
+            match first {
+                Signal::Job(job) => batch.push(*job),
+                other => control = Some(other),
+            }
+            while control.is_none() && batch.len() < self.batch_max {
+                match signals.try_recv() {
+                    Ok(Signal::Job(job)) => batch.push(*job),
+                    Ok(other) => control = Some(other),
+                    Err(_) => break,
+                }
+            }
+            if !batch.is_empty()
+                && let Err(error) = self.write_batch(&producer, &mut stores, batch)
+            {
+                // The callers of the batch got no answer, so they see `503`.
+                tracing::error!(
+                    partition = self.partition,
+                    error = format!("{error:#}"),
+                    "transaction failed; rebuilding the partition"
+                );
+                return Ok(LetGo::Failed);
+            }
+            match control {
+                Some(Signal::Revoke(ack)) => {
+                    self.let_go("partition revoked");
+                    self.owned.store(false, Ordering::Release);
+                    let _ = ack.send(());
+                    return Ok(LetGo::Revoked);
+                }
+                // Assigned again without a revocation between: nothing changes.
+                Some(Signal::Assign | Signal::Job(_)) | None => {}
+            }
+        }
+    }
+
+    fn let_go(&self, why: &str) {
+        self.ready.store(false, Ordering::Release);
+        tracing::info!(partition = self.partition, why, "letting the partition go");
+    }
+
+    /// Notes where a new order lives.
+    fn note(&self, event: &domain::Event) {
+        if let Change::Order {
+            order_id,
+            event: OrderEvent::Placed(_),
+        } = &event.change
+            && let Ok(mut directory) = self.directory.write()
+        {
+            directory.insert(*order_id, event.store_id.clone());
+        }
+    }
+
+    /// Folds an event into its store, and notes where a new order lives.
+    fn apply(&self, stores: &mut Stores, event: &domain::Event) {
+        self.note(event);
+        stores
+            .entry(event.store_id.clone())
+            .or_insert_with(|| Store::new(event.store_id.clone()))
+            .apply(event);
+    }
+
+    /// Fences any former writer of the partition, then folds the partition's
+    /// committed events into fresh state.
+    fn take_over(&self) -> anyhow::Result<(BaseProducer, Stores)> {
+        let producer: BaseProducer = self
+            .kafka
+            .client_config()
+            .set("transactional.id", &self.transactional_id)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "1")
+            .set("transaction.timeout.ms", "15000")
+            .create()
+            .context("creating the transactional producer")?;
+        producer
+            .init_transactions(TXN_TIMEOUT)
+            .with_context(|| format!("init_transactions as {}", self.transactional_id))?;
+        let stores = self.rebuild().context("rebuilding the partition")?;
+        Ok((producer, stores))
+    }
+
+    fn rebuild(&self) -> anyhow::Result<Stores> {
+        let consumer: BaseConsumer = self
+            .kafka
+            .client_config()
+            .set("group.id", format!("{}-rebuild", self.transactional_id))
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed")
+            .set("enable.partition.eof", "true")
+            .create()
+            .context("creating the rebuild consumer")?;
+        let mut assignment = TopicPartitionList::new();
+        for topic in [&self.kafka.stores_topic, &self.kafka.orders_topic] {
+            assignment.add_partition_offset(topic, self.partition, Offset::Beginning)?;
+        }
+        consumer
+            .assign(&assignment)
+            .context("assigning the partition")?;
+        let mut stores = Stores::new();
+        let mut at_end = 0;
+        let deadline = Instant::now() + REBUILD_TIMEOUT;
+        while at_end < 2 {
+            if Instant::now() > deadline {
+                bail!("the partition was not read to its end within {REBUILD_TIMEOUT:?}");
+            }
+            match consumer.poll(Duration::from_millis(500)) {
+                None => {}
+                Some(Err(KafkaError::PartitionEOF(_))) => at_end += 1,
+                Some(Err(error)) => return Err(error).context("reading the partition"),
+                Some(Ok(message)) => {
+                    let Some(payload) = message.payload() else {
+                        continue;
+                    };
+                    let event = schemas::decode(payload)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|e| e.to_domain().map_err(anyhow::Error::from));
+                    match event {
+                        Ok(event) => self.apply(&mut stores, &event),
+                        Err(error) => tracing::warn!(
+                            topic = message.topic(),
+                            partition = message.partition(),
+                            offset = message.offset(),
+                            error = format!("{error:#}"),
+                            "skipping a record that is not an event of ours"
+                        ),
+                    }
+                }
+            }
+        }
+        Ok(stores)
+    }
+
+    fn write_batch(
+        &self,
+        producer: &BaseProducer,
+        stores: &mut Stores,
+        batch: Vec<Job>,
+    ) -> anyhow::Result<()> {
+        let mut records = Vec::new();
+        let mut answers = Vec::new();
+        for job in batch {
+            let (command, expected_version) = match job.work {
+                Work::Decide {
+                    command,
+                    expected_version,
+                } => (command, expected_version),
+                Work::Quote {
+                    store_id,
+                    cart,
+                    now,
+                    idempotency,
+                } => {
+                    let answer = quote(
+                        stores.get(&store_id),
+                        &store_id,
+                        &cart,
+                        now,
+                        idempotency.as_ref(),
+                    );
+                    let _ = job.reply.send(answer);
+                    continue;
+                }
+            };
+            let store_id = command.store_id.clone();
+            let store = stores
+                .entry(store_id.clone())
+                .or_insert_with(|| Store::new(store_id.clone()));
+            if let Some(expected) = expected_version {
+                let current = current_version(store, &command.action);
+                if current != expected {
+                    let _ = job
+                        .reply
+                        .send(Err(CommandError::VersionConflict { current }));
+                    continue;
+                }
+            }
+            let events = match store.decide(&command) {
+                Ok(events) => events,
+                Err(error) => {
+                    let _ = job.reply.send(Err(error.into()));
+                    continue;
+                }
+            };
+            for event in &events {
+                self.note(event);
+                store.apply(event);
+                records.push(self.record(store, event, &job.meta)?);
+            }
+            answers.push((job.reply, outcome_of(store, &command, events)));
+        }
+        metrics::histogram!("qsr_batch_commands").record(answers.len() as f64);
+        if !records.is_empty() {
+            self.commit(producer, &records)?;
+        }
+        for (reply, outcome) in answers {
+            // A caller that went away still has its events committed.
+            let _ = reply.send(outcome);
+        }
+        Ok(())
+    }
+
+    fn commit(&self, producer: &BaseProducer, records: &[Record]) -> anyhow::Result<()> {
+        let started = Instant::now();
+        producer.begin_transaction().context("begin_transaction")?;
+        for (topic, key, payload, headers) in records {
+            let mut record = BaseRecord::to(topic)
+                .key(key)
+                .payload(payload)
+                .partition(self.partition)
+                .headers(headers.clone());
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        producer.poll(Duration::from_millis(10));
+                        record = back;
+                    }
+                    Err((error, _)) => {
+                        abort(producer);
+                        return Err(error).context("queueing a record");
+                    }
+                }
+            }
+        }
+        if let Err(error) = producer.commit_transaction(TXN_TIMEOUT) {
+            abort(producer);
+            return Err(error).context("commit_transaction");
+        }
+        metrics::histogram!("qsr_transaction_commit_seconds")
+            .record(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// The record of `event`, whose store has already folded it in.
+    fn record(
+        &self,
+        store: &Store,
+        event: &domain::Event,
+        meta: &CommandMeta,
+    ) -> anyhow::Result<Record> {
+        let (topic, version) = match &event.change {
+            Change::Store(_) => (&self.kafka.stores_topic, store.version),
+            Change::Order { order_id, .. } => (
+                &self.kafka.orders_topic,
+                store.orders.get(order_id).map_or(0, |o| o.version),
+            ),
+        };
+        let provenance = Provenance {
+            id: Uuid::now_v7(),
+            source: "/command-api".to_owned(),
+            time: Utc::now(),
+            correlation_id: meta.correlation_id.clone(),
+            causation_id: meta.command_id.to_string(),
+        };
+        let wire = schemas::to_wire(event, version, provenance);
+        let payload = schemas::encode(&wire)?;
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "content-type",
+                value: Some(schemas::CONTENT_TYPE),
+            })
+            .insert(Header {
+                key: schemas::TYPE_HEADER,
+                value: Some(wire.data.event_type()),
+            });
+        Ok((topic.clone(), event.store_id.to_string(), payload, headers))
+    }
+}
+
+fn abort(producer: &BaseProducer) {
+    if let Err(error) = producer.abort_transaction(TXN_TIMEOUT) {
+        tracing::error!(%error, "abort_transaction failed");
+    }
+}
