@@ -68,6 +68,12 @@ pub struct Config {
     #[arg(long, env = "QSR_BATCH_MAX", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch_max: u32,
+    /// How long a Kafka transaction may stay open before the broker aborts it,
+    /// and a transaction call may block; a commit that cannot finish in it
+    /// answers its batch `503`.
+    #[arg(long, env = "QSR_TRANSACTION_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1000..=900_000))]
+    pub transaction_timeout_ms: u64,
     /// How long the payment gateway may take before the order is refused with
     /// `503 payment_unavailable`.
     #[arg(long, env = "QSR_GATEWAY_TIMEOUT_MS", default_value_t = 5000)]

@@ -155,6 +155,9 @@ impl Writers {
                 kafka: config.kafka.clone(),
                 transactional_id: format!("{}-p{p}", config.transactional_id_prefix),
                 batch_max: config.batch_max as usize,
+                transaction_timeout: std::time::Duration::from_millis(
+                    config.transaction_timeout_ms,
+                ),
                 owned: owned.clone(),
                 ready: ready.clone(),
                 directory: directory.clone(),

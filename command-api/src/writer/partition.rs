@@ -27,8 +27,6 @@ use super::{CommandError, CommandMeta, Directory, Job, Signal, Work};
 
 /// How long a rebuild may take before the writer gives up and starts over.
 const REBUILD_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long a transaction call may block.
-const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest pause between two attempts to take a partition over.
 const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -43,6 +41,8 @@ pub(super) struct PartitionWriter {
     pub kafka: KafkaArgs,
     pub transactional_id: String,
     pub batch_max: usize,
+    /// How long a transaction may stay open, and a transaction call block.
+    pub transaction_timeout: Duration,
     pub owned: Arc<AtomicBool>,
     pub ready: Arc<AtomicBool>,
     pub directory: Directory,
@@ -97,8 +97,35 @@ impl PartitionWriter {
                         backoff = (backoff * 2).min(MAX_RESTART_BACKOFF);
                     }
                 }
+                // Commands that queued while the partition failed would wait for
+                // a rebuild of unknown length: answer them now, so they retry.
+                if self.refuse_queued(&mut signals) {
+                    self.owned.store(false, Ordering::Release);
+                    break;
+                }
             }
         }
+    }
+
+    /// Answers every queued command `503`; true if a revocation was queued
+    /// (and acknowledged) among them.
+    fn refuse_queued(&self, signals: &mut mpsc::Receiver<Signal>) -> bool {
+        let mut revoked = false;
+        while let Ok(signal) = signals.try_recv() {
+            match signal {
+                Signal::Job(job) => {
+                    let _ = job.reply.send(Err(CommandError::Unavailable(
+                        "the store's partition is being rebuilt",
+                    )));
+                }
+                Signal::Revoke(ack) => {
+                    revoked = true;
+                    let _ = ack.send(());
+                }
+                Signal::Assign => revoked = false,
+            }
+        }
+        revoked
     }
 
     /// Takes the partition over and works it until it is revoked, a
@@ -144,6 +171,7 @@ impl PartitionWriter {
                     error = format!("{error:#}"),
                     "transaction failed; rebuilding the partition"
                 );
+                self.ready.store(false, Ordering::Release);
                 return Ok(LetGo::Failed);
             }
             match control {
@@ -162,6 +190,12 @@ impl PartitionWriter {
     fn let_go(&self, why: &str) {
         self.ready.store(false, Ordering::Release);
         tracing::info!(partition = self.partition, why, "letting the partition go");
+    }
+
+    fn abort(&self, producer: &BaseProducer) {
+        if let Err(error) = producer.abort_transaction(self.transaction_timeout) {
+            tracing::error!(%error, "abort_transaction failed");
+        }
     }
 
     /// Notes where a new order lives.
@@ -195,11 +229,14 @@ impl PartitionWriter {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "1")
-            .set("transaction.timeout.ms", "15000")
+            .set(
+                "transaction.timeout.ms",
+                self.transaction_timeout.as_millis().to_string(),
+            )
             .create()
             .context("creating the transactional producer")?;
         producer
-            .init_transactions(TXN_TIMEOUT)
+            .init_transactions(self.transaction_timeout)
             .with_context(|| format!("init_transactions as {}", self.transactional_id))?;
         let stores = self.rebuild().context("rebuilding the partition")?;
         Ok((producer, stores))
@@ -342,14 +379,14 @@ impl PartitionWriter {
                         record = back;
                     }
                     Err((error, _)) => {
-                        abort(producer);
+                        self.abort(producer);
                         return Err(error).context("queueing a record");
                     }
                 }
             }
         }
-        if let Err(error) = producer.commit_transaction(TXN_TIMEOUT) {
-            abort(producer);
+        if let Err(error) = producer.commit_transaction(self.transaction_timeout) {
+            self.abort(producer);
             return Err(error).context("commit_transaction");
         }
         metrics::histogram!("qsr_transaction_commit_seconds")
@@ -390,11 +427,5 @@ impl PartitionWriter {
                 value: Some(wire.data.event_type()),
             });
         Ok((topic.clone(), event.store_id.to_string(), payload, headers))
-    }
-}
-
-fn abort(producer: &BaseProducer) {
-    if let Err(error) = producer.abort_transaction(TXN_TIMEOUT) {
-        tracing::error!(%error, "abort_transaction failed");
     }
 }

@@ -135,6 +135,7 @@ pub async fn spawn_system() -> anyhow::Result<TestSystem> {
             jwt_secret: DEVELOPMENT_SECRET.into(),
         },
         batch_max: 64,
+        transaction_timeout_ms: 10_000,
         gateway_timeout_ms: 300,
     };
     let command_template = command_config.clone();

@@ -1,0 +1,350 @@
+//! Running command-api and a Kafka broker as child processes.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use platform::{Claims, DEVELOPMENT_SECRET, JwtKeys, Role};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+pub const PATIENCE: Duration = Duration::from_secs(60);
+pub const STORE: &str = "fail-downtown";
+pub const PARTITIONS: i32 = 3;
+
+pub fn shared_brokers() -> String {
+    std::env::var("QSR_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn token(role: Role, sub: &str) -> String {
+    let claims = Claims {
+        sub: sub.into(),
+        role,
+        stores: vec![],
+        exp: chrono::Utc::now().timestamp() + 3600,
+    };
+    JwtKeys::new(DEVELOPMENT_SECRET).mint(&claims).unwrap()
+}
+
+/// A command-api process with its own topics and group.
+pub struct Service {
+    pub url: String,
+    child: Child,
+    env: Vec<(String, String)>,
+}
+
+impl Service {
+    pub async fn start(brokers: &str, suffix: &str) -> Service {
+        let port = free_port();
+        let env = vec![
+            ("QSR_COMMAND_API_ADDR".into(), format!("127.0.0.1:{port}")),
+            ("QSR_KAFKA_BROKERS".into(), brokers.into()),
+            ("QSR_STORES_TOPIC".into(), format!("fail.{suffix}.stores")),
+            ("QSR_ORDERS_TOPIC".into(), format!("fail.{suffix}.orders")),
+            ("QSR_TOPIC_PARTITIONS".into(), PARTITIONS.to_string()),
+            ("QSR_COMMAND_API_GROUP".into(), format!("fail-{suffix}")),
+            (
+                "QSR_TRANSACTIONAL_ID_PREFIX".into(),
+                format!("fail-{suffix}"),
+            ),
+            ("QSR_TRANSACTION_TIMEOUT_MS".into(), "5000".into()),
+            ("RUST_LOG".into(), "warn".into()),
+        ];
+        let child = spawn(&env);
+        let service = Service {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            env,
+        };
+        service.wait_ready().await;
+        service
+    }
+
+    pub fn env(&self, name: &str) -> String {
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    }
+
+    /// SIGKILL: no shutdown, no abort, no leaving the group.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.unwrap();
+    }
+
+    /// Starts the process again with the same settings.
+    pub async fn restart(&mut self) {
+        self.child = spawn(&self.env);
+        self.wait_ready().await;
+    }
+
+    pub async fn wait_ready(&self) {
+        let http = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let ready = http
+                .get(format!("{}/readyz", self.url))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "command-api at {} never became ready",
+                self.url
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Creates the test store with an all-day menu of one burger.
+    pub async fn open_store(&self) {
+        let http = reqwest::Client::new();
+        let admin = token(Role::Admin, "admin");
+        let hours = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .map(|day| json!({"day": day, "open": "00:00", "close": "00:00"}));
+        let store = json!({
+            "name": "Failing Downtown", "timezone": "America/New_York", "currency": "USD",
+            "tax_rate_bps": 875, "hours": hours,
+            "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": 1000, "max_days_ahead": 7}
+        });
+        let menu = json!({"categories": [{"id": "burgers", "name": "Burgers", "items": [
+            {"id": "classic", "name": "Classic Burger", "price": {"amount": 899, "currency": "USD"}, "modifier_groups": []}
+        ]}]});
+        for (path, body) in [
+            (format!("/v1/stores/{STORE}"), store),
+            (format!("/v1/stores/{STORE}/menu"), menu),
+        ] {
+            let response = http
+                .put(format!("{}{path}", self.url))
+                .bearer_auth(&admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::OK);
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+fn spawn(env: &[(String, String)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_command-api"))
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+pub fn burger() -> Value {
+    json!({
+        "store_id": STORE,
+        "fulfillment": {"type": "pickup", "pickup_at": null},
+        "lines": [{"item_id": "classic", "quantity": 1, "modifiers": []}],
+        "payment": {"token": "tok_visa"}
+    })
+}
+
+/// Every committed record of `topic` (read_committed), as (subject, type).
+pub fn committed(brokers: &str, topic: &str) -> Vec<(String, String)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "failures-reader")
+        .set("isolation.level", "read_committed")
+        .set("enable.partition.eof", "true")
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        assignment
+            .add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).unwrap();
+    let (mut records, mut at_end) = (Vec::new(), 0);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while at_end < PARTITIONS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "could not read {topic} to its end"
+        );
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                let body: Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+                records.push((
+                    body["subject"].as_str().unwrap().to_owned(),
+                    body["type"].as_str().unwrap().to_owned(),
+                ));
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => at_end += 1,
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            None => {}
+        }
+    }
+    records
+}
+
+/// A Kafka broker of the test's own, from the local stack's jars, so that it
+/// can be killed without touching the broker other tests use.
+pub struct Broker {
+    pub address: String,
+    config: PathBuf,
+    log: PathBuf,
+    child: Child,
+}
+
+fn kafka_home() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../stack/kafka"))
+}
+
+async fn java(args: &[&str], log: &std::path::Path) -> std::process::Output {
+    let lib = kafka_home().join("lib");
+    assert!(
+        lib.is_dir(),
+        "no Kafka jars in {lib:?}: run `stack/stack.sh fetch` (make test does)"
+    );
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new("java")
+        .arg("-Xmx512m")
+        .arg(format!(
+            "-Dlog4j2.configurationFile={}",
+            kafka_home().join("log4j2.properties").display()
+        ))
+        .arg("-cp")
+        .arg(format!("{}/*", lib.display()))
+        .args(args)
+        .stderr(out)
+        .output()
+        .await
+        .unwrap()
+}
+
+impl Broker {
+    pub async fn start() -> Broker {
+        let dir =
+            std::env::temp_dir().join(format!("qsr-broker-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let (port, controller) = (free_port(), free_port());
+        let template = std::fs::read_to_string(kafka_home().join("server.properties.in")).unwrap();
+        let config = dir.join("server.properties");
+        std::fs::write(
+            &config,
+            template
+                .replace("@DATA_DIR@", &dir.join("data").display().to_string())
+                .replace("@BROKER_PORT@", &port.to_string())
+                .replace("@CONTROLLER_PORT@", &controller.to_string()),
+        )
+        .unwrap();
+        let log = dir.join("kafka.log");
+        let id = java(&["kafka.tools.StorageTool", "random-uuid"], &log).await;
+        let id = String::from_utf8(id.stdout).unwrap().trim().to_owned();
+        let formatted = java(
+            &[
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                &id,
+                "-c",
+                config.to_str().unwrap(),
+            ],
+            &log,
+        )
+        .await;
+        assert!(
+            formatted.status.success(),
+            "formatting the test broker failed; see {log:?}"
+        );
+        let child = Self::spawn(&config, &log);
+        let broker = Broker {
+            address: format!("127.0.0.1:{port}"),
+            config,
+            log,
+            child,
+        };
+        broker.wait_ready().await;
+        broker
+    }
+
+    fn spawn(config: &std::path::Path, log: &std::path::Path) -> Child {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        Command::new("java")
+            .arg("-Xmx512m")
+            .arg(format!(
+                "-Dlog4j2.configurationFile={}",
+                kafka_home().join("log4j2.properties").display()
+            ))
+            .arg("-cp")
+            .arg(format!("{}/*", kafka_home().join("lib").display()))
+            .arg("kafka.Kafka")
+            .arg(config)
+            .stdout(out)
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits until a metadata request lists the broker.
+    pub async fn wait_ready(&self) {
+        let address = self.address.clone();
+        let log = self.log.clone();
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &address)
+                .create()
+                .unwrap();
+            let deadline = std::time::Instant::now() + PATIENCE;
+            while consumer
+                .fetch_metadata(None, Duration::from_secs(1))
+                .map_or(true, |m| m.brokers().is_empty())
+            {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the test broker never started; see {log:?}"
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+        .await
+        .unwrap();
+    }
+
+    pub async fn kill(&mut self) {
+        self.child.kill().await.unwrap();
+    }
+
+    pub async fn restart(&mut self) {
+        self.child = Self::spawn(&self.config, &self.log);
+        self.wait_ready().await;
+    }
+}

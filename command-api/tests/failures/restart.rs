@@ -1,0 +1,44 @@
+//! Guarantee 1: a retry after the process died gets the first answer, and the
+//! log holds the command's events once.
+
+use platform::Role;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::process::{Service, burger, committed, shared_brokers, token};
+
+#[tokio::test]
+async fn a_retry_after_a_kill_9_gets_the_first_answer_and_appends_nothing() {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let mut service = Service::start(&shared_brokers(), &suffix).await;
+    service.open_store().await;
+    let customer = token(Role::Customer, "cust-1");
+    let http = reqwest::Client::new();
+    let place = |url: String| {
+        http.post(format!("{url}/v1/orders"))
+            .bearer_auth(&customer)
+            .header("idempotency-key", "order-once")
+            .json(&burger())
+            .send()
+    };
+    let first = place(service.url.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+
+    service.kill().await;
+    service.restart().await;
+    let retry = place(service.url.clone()).await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.json::<Value>().await.unwrap(), first);
+
+    let order_id = first["order_id"].as_str().unwrap();
+    let events: Vec<String> = committed(&shared_brokers(), &service.env("QSR_ORDERS_TOPIC"))
+        .into_iter()
+        .filter(|(subject, _)| subject == order_id)
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(
+        events,
+        ["qsr.order.placed.v2", "qsr.order.payment_authorized.v1"]
+    );
+}
