@@ -1,7 +1,7 @@
 # The two commands of the README, and the few around them. The work is done by
 # stack/stack.sh; `stack/stack.sh help` explains each command.
 
-.PHONY: run up down test lint infra-up infra-down status logs deps
+.PHONY: run up down test lint bench infra-up infra-down status logs deps
 
 ## Start Kafka, Postgres, the four services and the demo store; Ctrl-C stops all.
 run:
@@ -18,6 +18,11 @@ down:
 ## Every test, against the real Kafka and Postgres (started if not running).
 test:
 	@stack/stack.sh test
+
+## The load generator against the local stack: flat out, then at a fixed rate
+## (override with ARGS="--rate 2500 --clients 128"). See BENCHMARKS.md.
+bench:
+	@stack/stack.sh bench $(or $(ARGS),--clients 256 --duration 20)
 
 ## Formatting and lints, as CI checks them.
 lint:

@@ -43,6 +43,8 @@ Commands:
   infra-down    stop only Kafka and Postgres
   test [ARGS]   run 'cargo test ARGS', starting Kafka and Postgres first if they are
                 not running (and stopping them again afterwards)
+  bench [ARGS]  run the load generator (bench/, `loadgen --help`) against the
+                local stack, starting it first if needed
   status        say what is running
   logs [-f]     show (or follow) the logs in $LOGS
   deps          install what this machine lacks (Debian packages, Rust components)
@@ -421,6 +423,13 @@ cmd_test() {
   return $rc
 }
 
+cmd_bench() {
+  if ! curl -fsS -o /dev/null "$COMMAND_API/readyz" 2>/dev/null; then cmd_up; fi
+  (cd "$ROOT" && cargo build --release --quiet -p bench)
+  log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Kafka, Postgres and the services on this box"
+  "$ROOT/target/release/loadgen" --url "$COMMAND_API" "$@"
+}
+
 cmd_status() {
   local name pid
   if pid=$(kafka_pid); then echo "kafka        running (pid $pid) on $BROKERS"; else echo "kafka        stopped"; fi
@@ -446,6 +455,7 @@ case "${1:-help}" in
   infra-up) infra_up ;;
   infra-down) infra_down ;;
   test) shift; cmd_test "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   deps) ensure_tools; ensure_rust; fetch_kafka ;;

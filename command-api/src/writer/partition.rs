@@ -192,6 +192,29 @@ impl PartitionWriter {
         tracing::info!(partition = self.partition, why, "letting the partition go");
     }
 
+    /// Serves the delivery reports of the transaction's records as they come.
+    /// rdkafka's own flush, which `commit_transaction` calls first, polls in
+    /// slices of 100 ms and waits each one out even when the reports come
+    /// sooner; and its `poll` spins through the last millisecond of a timeout.
+    /// So: take what is there, then sleep a moment, until nothing is in flight.
+    fn await_deliveries(&self, producer: &BaseProducer) -> anyhow::Result<()> {
+        let deadline = Instant::now() + self.transaction_timeout;
+        loop {
+            producer.poll(Duration::ZERO);
+            if producer.in_flight_count() == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                self.abort(producer);
+                bail!(
+                    "the transaction's records were not delivered within {:?}",
+                    self.transaction_timeout
+                );
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
     fn abort(&self, producer: &BaseProducer) {
         if let Err(error) = producer.abort_transaction(self.transaction_timeout) {
             tracing::error!(%error, "abort_transaction failed");
@@ -229,6 +252,10 @@ impl PartitionWriter {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "1")
+            // Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the
+            // last one's markers are written; the default 100 ms retry backoff
+            // would then cap a partition at ten commits a second.
+            .set("retry.backoff.ms", "2")
             .set(
                 "transaction.timeout.ms",
                 self.transaction_timeout.as_millis().to_string(),
@@ -385,6 +412,7 @@ impl PartitionWriter {
                 }
             }
         }
+        self.await_deliveries(producer)?;
         if let Err(error) = producer.commit_transaction(self.transaction_timeout) {
             self.abort(producer);
             return Err(error).context("commit_transaction");
