@@ -40,7 +40,7 @@ impl Fields {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyBody {
     pub amount: i64,
@@ -62,7 +62,7 @@ impl From<Money> for MoneyBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoursBody {
     pub day: String,
@@ -70,7 +70,7 @@ pub struct HoursBody {
     pub close: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PickupBody {
     pub slot_minutes: u32,
@@ -80,7 +80,7 @@ pub struct PickupBody {
 }
 
 /// `PUT /v1/stores/{store_id}`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreBody {
     pub name: String,
@@ -152,7 +152,7 @@ impl StoreBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionBody {
     pub id: String,
@@ -160,7 +160,7 @@ pub struct OptionBody {
     pub price_delta: MoneyBody,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
     pub id: String,
@@ -170,7 +170,7 @@ pub struct GroupBody {
     pub options: Vec<OptionBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemBody {
     pub id: String,
@@ -180,7 +180,7 @@ pub struct ItemBody {
     pub modifier_groups: Vec<GroupBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryBody {
     pub id: String,
@@ -189,7 +189,7 @@ pub struct CategoryBody {
 }
 
 /// `PUT /v1/stores/{store_id}/menu`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MenuBody {
     pub categories: Vec<CategoryBody>,
@@ -255,7 +255,7 @@ impl MenuBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FulfillmentBody {
     #[serde(rename = "type")]
@@ -263,7 +263,7 @@ pub struct FulfillmentBody {
     pub pickup_at: Option<DateTime<FixedOffset>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
     pub item_id: String,
@@ -273,14 +273,14 @@ pub struct LineBody {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentBody {
     pub token: String,
 }
 
 /// `POST /v1/orders`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrderBody {
     pub order_id: Option<Uuid>,
@@ -361,13 +361,13 @@ impl PlaceOrderBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ModifierView {
     pub id: String,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LineView {
     pub item_id: String,
     pub name: String,
@@ -379,7 +379,7 @@ pub struct LineView {
     pub total: MoneyBody,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TotalsView {
     pub subtotal: MoneyBody,
     pub tax: MoneyBody,
@@ -420,7 +420,7 @@ fn totals_view(t: &Totals) -> TotalsView {
 
 /// An order as a command answers it (`201` of `POST /v1/orders` and the other
 /// order commands).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub order_id: Uuid,
     pub store_id: String,
@@ -450,7 +450,7 @@ impl OrderView {
 }
 
 /// The answer to `POST /v1/orders/quote`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuoteView {
     pub store_id: String,
     /// In the store's time zone.
@@ -471,7 +471,7 @@ impl QuoteView {
 }
 
 /// The answer to a store command.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StoreView {
     pub store_id: String,
     pub version: u64,
@@ -480,14 +480,14 @@ pub struct StoreView {
 }
 
 /// `PUT /v1/stores/{store_id}/items/{item_id}/availability`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityBody {
     pub available: bool,
 }
 
 /// `PUT /v1/stores/{store_id}/status`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     pub accepting_orders: bool,
@@ -495,26 +495,26 @@ pub struct StatusBody {
 }
 
 /// `POST /v1/orders/{order_id}/accept`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptBody {
     pub ready_at: Option<DateTime<FixedOffset>>,
 }
 
 /// The body of the order commands without fields: `start`, `ready`, `complete`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyBody {}
 
 /// `POST /v1/orders/{order_id}/reject` and `/cancel`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     pub reason: String,
 }
 
 /// `POST /v1/orders/{order_id}/refunds`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
     pub amount: MoneyBody,

@@ -9,12 +9,14 @@ mod config;
 mod dto;
 mod error;
 mod membership;
+mod openapi;
 mod payments;
 mod routes;
 mod server;
 mod writer;
 
 pub use config::{Cli, Config, Subcommand, TokenArgs};
+pub use openapi::ApiDoc;
 pub use routes::app;
 pub use server::run;
 

@@ -9,13 +9,15 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use chrono::Utc;
 use domain::{
     Action, Actor, Authorization, CatalogId, Command, CustomerId, Idempotency, OrderEvent, OrderId,
     PaymentId, RefundId, StoreId,
 };
-use platform::{Caller, FieldError, JsonRequest, JwtKeys, KafkaArgs, Problem, ReadyCheck, Role};
+use platform::{
+    Caller, FieldError, JsonRequest, JwtKeys, KafkaArgs, Problem, ProblemBody, ReadyCheck, Role,
+};
 use uuid::Uuid;
 
 use crate::dto::{
@@ -72,6 +74,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/orders/{order_id}/complete", post(complete_order))
         .route("/v1/orders/{order_id}/cancel", post(cancel_order))
         .route("/v1/orders/{order_id}/refunds", post(refund_order))
+        .route(
+            "/openapi.json",
+            get(|| async { axum::Json(<crate::ApiDoc as utoipa::OpenApi>::openapi()) }),
+        )
         .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
         .route_layer(axum::middleware::from_fn(platform::track_requests))
         .with_state(state)
@@ -236,7 +242,15 @@ async fn store_command(state: &AppState, decision: Decision<'_>) -> Result<Respo
     }
 }
 
-async fn put_store(
+#[utoipa::path(
+    put,
+    path = "/v1/stores/{store_id}",
+    request_body = StoreBody,
+    params(("store_id" = String, Path, description = "The store"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "The store's new version (admin)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn put_store(
     State(state): State<AppState>,
     caller: Caller,
     Path(store_id): Path<String>,
@@ -256,7 +270,15 @@ async fn put_store(
     store_command(&state, decision).await
 }
 
-async fn put_menu(
+#[utoipa::path(
+    put,
+    path = "/v1/stores/{store_id}/menu",
+    request_body = MenuBody,
+    params(("store_id" = String, Path, description = "The store"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "The new store and menu versions (admin)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn put_menu(
     State(state): State<AppState>,
     caller: Caller,
     Path(store_id): Path<String>,
@@ -276,7 +298,15 @@ async fn put_menu(
     store_command(&state, decision).await
 }
 
-async fn put_availability(
+#[utoipa::path(
+    put,
+    path = "/v1/stores/{store_id}/items/{item_id}/availability",
+    request_body = AvailabilityBody,
+    params(("store_id" = String, Path, description = "The store"), ("item_id" = String, Path, description = "An item or modifier option id"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "Item or option taken off or put back (staff, pos)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn put_availability(
     State(state): State<AppState>,
     caller: Caller,
     Path((store_id, item_id)): Path<(String, String)>,
@@ -301,7 +331,15 @@ async fn put_availability(
     store_command(&state, decision).await
 }
 
-async fn put_status(
+#[utoipa::path(
+    put,
+    path = "/v1/stores/{store_id}/status",
+    request_body = StatusBody,
+    params(("store_id" = String, Path, description = "The store"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "Paused, resumed or busy (staff, pos)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn put_status(
     State(state): State<AppState>,
     caller: Caller,
     Path(store_id): Path<String>,
@@ -352,7 +390,15 @@ fn order_answer(
     Ok((response, committed))
 }
 
-async fn quote_order(
+#[utoipa::path(
+    post,
+    path = "/v1/orders/quote",
+    request_body = PlaceOrderBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "What the cart costs and when it could be picked up (customer)", body = QuoteView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn quote_order(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -383,7 +429,15 @@ async fn quote_order(
 /// Prices the cart, authorises the payment outside the partition's critical
 /// section, then places the order with the authorisation. If the order is not
 /// appended, the authorisation is voided.
-async fn place_order(
+#[utoipa::path(
+    post,
+    path = "/v1/orders",
+    request_body = PlaceOrderBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 201, description = "The order, placed and paid (customer)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 402, description = "`payment_declined` or `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn place_order(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -531,7 +585,15 @@ async fn settle_payments(state: &AppState, committed: &[domain::Event]) {
 
 const STORE_ROLES: &[Role] = &[Role::Staff, Role::Pos];
 
-async fn accept_order(
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{order_id}/accept",
+    request_body = AcceptBody,
+    params(("order_id" = String, Path, description = "The order (UUID)"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "Accepted (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn accept_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
@@ -551,7 +613,15 @@ async fn accept_order(
     .await
 }
 
-async fn reject_order(
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{order_id}/reject",
+    request_body = ReasonBody,
+    params(("order_id" = String, Path, description = "The order (UUID)"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "Rejected; the payment is voided (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn reject_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
@@ -571,7 +641,14 @@ async fn reject_order(
     .await
 }
 
-async fn start_order(
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{order_id}/start",
+    params(("order_id" = String, Path, description = "The order (UUID)"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "Preparation started (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn start_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
@@ -590,7 +667,14 @@ async fn start_order(
     .await
 }
 
-async fn ready_order(
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{order_id}/ready",
+    params(("order_id" = String, Path, description = "The order (UUID)"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "Ready for pickup (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn ready_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
@@ -609,7 +693,14 @@ async fn ready_order(
     .await
 }
 
-async fn complete_order(
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{order_id}/complete",
+    params(("order_id" = String, Path, description = "The order (UUID)"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "Picked up; the payment is captured (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn complete_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
@@ -628,7 +719,15 @@ async fn complete_order(
     .await
 }
 
-async fn cancel_order(
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{order_id}/cancel",
+    request_body = ReasonBody,
+    params(("order_id" = String, Path, description = "The order (UUID)"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "Cancelled; voided (customer before acceptance, staff, admin)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn cancel_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
@@ -649,7 +748,15 @@ async fn cancel_order(
     .await
 }
 
-async fn refund_order(
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{order_id}/refunds",
+    request_body = RefundBody,
+    params(("order_id" = String, Path, description = "The order (UUID)"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; a retry with the same key and body gets the first answer"), ("If-Match" = Option<String>, Header, description = "The quoted version this command expects, e.g. \"3\"")),
+    responses((status = 200, description = "Refunded up to what was captured (staff, admin)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 400, description = "Malformed JSON or an unknown field (`malformed_body`)", body = ProblemBody, content_type = "application/problem+json"), (status = 401, description = "No valid bearer token (`unauthenticated`)", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "Outside the caller's role or stores (`forbidden`)", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "No such store or order", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`", body = ProblemBody, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ProblemBody, content_type = "application/problem+json"), (status = 415, description = "Not `application/json`", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "A rule the command breaks, with its `code`", body = ProblemBody, content_type = "application/problem+json"), (status = 503, description = "The partition is being rebuilt or owned elsewhere; retry after `Retry-After`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub(crate) async fn refund_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,

@@ -17,7 +17,7 @@ pub use health::{ReadyCheck, health_routes};
 pub use json::{BODY_LIMIT, Json, JsonRequest};
 pub use kafka::{KafkaArgs, ensure_topics, kafka_ready};
 pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
-pub use problem::{FieldError, Problem};
+pub use problem::{FieldError, Problem, ProblemBody};
 pub use shutdown::shutdown_signal;
 pub use telemetry::init_tracing;
 pub use telemetry_metrics::{metrics_routes, track_requests};

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// One invalid field of a request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -24,17 +24,21 @@ pub struct Problem {
     pub retry_after: Option<u32>,
 }
 
-/// The body as RFC 9457 lays it out.
-#[derive(Serialize)]
-struct Body<'a> {
+/// An error, as RFC 9457 lays it out (`application/problem+json`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemBody<'a> {
+    /// `urn:qsr:problem:<code>`.
     #[serde(rename = "type")]
-    problem_type: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    code: &'a str,
+    pub problem_type: String,
+    pub title: &'a str,
+    pub status: u16,
+    pub detail: &'a str,
+    /// Stable and machine-readable, e.g. `slot_full`.
+    pub code: &'a str,
+    /// Each invalid field, for `validation_failed`.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    errors: &'a [FieldError],
+    pub errors: &'a [FieldError],
 }
 
 impl Problem {
@@ -70,7 +74,7 @@ impl Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = Body {
+        let body = ProblemBody {
             problem_type: format!("urn:qsr:problem:{}", self.code),
             title: self.status.canonical_reason().unwrap_or("Error"),
             status: self.status.as_u16(),

@@ -88,6 +88,17 @@ async fn store_commands_need_their_role_and_their_store() {
     )
     .await;
     system.open_store(20).await;
+    let doc: Value = system
+        .http
+        .get(format!("{}/openapi.json", system.command_api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/v1/orders/{order_id}/refunds"]["post"].is_object());
 
     let fries = format!("/v1/stores/{STORE}/items/cheddar/availability");
     let elsewhere = token(platform::Role::Staff, "staff-9", &["elsewhere"]);
