@@ -74,6 +74,10 @@ pub struct Config {
     #[arg(long, env = "QSR_TRANSACTION_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1000..=900_000))]
     pub transaction_timeout_ms: u64,
+    /// Seconds an order stays in memory after it ended (completed, cancelled,
+    /// rejected); commands on it after that answer `410 Gone`.
+    #[arg(long, env = "QSR_ENDED_ORDER_RETENTION_SECS", default_value_t = 86_400)]
+    pub ended_order_retention_secs: u64,
     /// How long the payment gateway may take before the order is refused with
     /// `503 payment_unavailable`.
     #[arg(long, env = "QSR_GATEWAY_TIMEOUT_MS", default_value_t = 5000)]

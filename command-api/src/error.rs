@@ -23,6 +23,7 @@ impl From<CommandError> for Problem {
     fn from(error: CommandError) -> Problem {
         match error {
             CommandError::Domain(e) => Problem::new(status_of(e.code()), e.code(), e.to_string()),
+            CommandError::Gone => Problem::new(StatusCode::GONE, "order_gone", error_detail_gone()),
             CommandError::VersionConflict { current } => Problem::new(
                 StatusCode::CONFLICT,
                 "version_conflict",
@@ -52,4 +53,8 @@ impl From<PaymentError> for Problem {
             problem
         }
     }
+}
+
+fn error_detail_gone() -> &'static str {
+    "the order ended longer ago than the retention window; it can be read, not changed"
 }

@@ -84,6 +84,26 @@ impl Store {
         self.seen.get(key)
     }
 
+    /// Drops the orders that ended before `cutoff` from memory, with the
+    /// idempotency keys that named them, and returns their ids. Slot counts
+    /// are untouched: an ended order no longer changes them.
+    pub fn forget_ended_before(&mut self, cutoff: DateTime<Utc>) -> Vec<OrderId> {
+        let gone: Vec<OrderId> = self
+            .orders
+            .values()
+            .filter(|o| o.ended_at.is_some_and(|at| at < cutoff))
+            .map(|o| o.id)
+            .collect();
+        for id in &gone {
+            self.orders.remove(id);
+        }
+        if !gone.is_empty() {
+            self.seen
+                .retain(|_, seen| seen.order_id.is_none_or(|id| !gone.contains(&id)));
+        }
+        gone
+    }
+
     /// Decides a command. A retry (same key and fingerprint as a request
     /// already decided) decides nothing and returns no events.
     pub fn decide(&self, cmd: &Command) -> Result<Vec<Event>, DomainError> {

@@ -80,6 +80,9 @@ pub enum Outcome {
 pub enum CommandError {
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// The order ended longer ago than the retention window and left memory.
+    #[error("the order ended and is no longer open to commands")]
+    Gone,
     /// `If-Match` named another version than the aggregate's.
     #[error("the version is {current}, not the one in If-Match")]
     VersionConflict { current: u64 },
@@ -158,6 +161,7 @@ impl Writers {
                 transaction_timeout: std::time::Duration::from_millis(
                     config.transaction_timeout_ms,
                 ),
+                retention: std::time::Duration::from_secs(config.ended_order_retention_secs),
                 owned: owned.clone(),
                 ready: ready.clone(),
                 directory: directory.clone(),

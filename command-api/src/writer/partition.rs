@@ -43,6 +43,8 @@ pub(super) struct PartitionWriter {
     pub batch_max: usize,
     /// How long a transaction may stay open, and a transaction call block.
     pub transaction_timeout: Duration,
+    /// How long an ended order stays in memory.
+    pub retention: Duration,
     pub owned: Arc<AtomicBool>,
     pub ready: Arc<AtomicBool>,
     pub directory: Directory,
@@ -144,6 +146,9 @@ impl PartitionWriter {
             "partition rebuilt; taking commands"
         );
         self.ready.store(true, Ordering::Release);
+        let prune_every =
+            (self.retention / 4).clamp(Duration::from_millis(100), Duration::from_secs(10));
+        let mut pruned = Instant::now();
         loop {
             let Some(first) = signals.blocking_recv() else {
                 self.let_go("writer stopped");
@@ -154,6 +159,10 @@ impl PartitionWriter {
             match first {
                 Signal::Job(job) => batch.push(*job),
                 other => control = Some(other),
+            }
+            if pruned.elapsed() >= prune_every {
+                self.forget_ended(&mut stores);
+                pruned = Instant::now();
             }
             while control.is_none() && batch.len() < self.batch_max {
                 match signals.try_recv() {
@@ -218,6 +227,27 @@ impl PartitionWriter {
     fn abort(&self, producer: &BaseProducer) {
         if let Err(error) = producer.abort_transaction(self.transaction_timeout) {
             tracing::error!(%error, "abort_transaction failed");
+        }
+    }
+
+    /// Drops the orders that ended longer ago than the retention window.
+    fn forget_ended(&self, stores: &mut Stores) {
+        let Some(cutoff) = chrono::Duration::from_std(self.retention)
+            .ok()
+            .map(|r| Utc::now() - r)
+        else {
+            return;
+        };
+        let forgotten: usize = stores
+            .values_mut()
+            .map(|s| s.forget_ended_before(cutoff).len())
+            .sum();
+        if forgotten > 0 {
+            tracing::debug!(
+                partition = self.partition,
+                forgotten,
+                "ended orders left memory"
+            );
         }
     }
 
@@ -363,6 +393,17 @@ impl PartitionWriter {
                         .send(Err(CommandError::VersionConflict { current }));
                     continue;
                 }
+            }
+            if let Some(order_id) = command.action.order_id()
+                && !matches!(command.action, domain::Action::PlaceOrder { .. })
+                && !store.orders.contains_key(&order_id)
+                && self
+                    .directory
+                    .read()
+                    .is_ok_and(|d| d.contains_key(&order_id))
+            {
+                let _ = job.reply.send(Err(CommandError::Gone));
+                continue;
             }
             let events = match store.decide(&command) {
                 Ok(events) => events,

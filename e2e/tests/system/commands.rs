@@ -6,7 +6,7 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{STORE, TestSystem, read_topic, spawn_system, token};
+use crate::helpers::{STORE, TestSystem, read_topic, spawn_system, spawn_system_with, token};
 
 fn order_body(lines: Value, token: &str) -> Value {
     json!({
@@ -707,5 +707,53 @@ async fn a_slot_takes_exactly_its_capacity_of_concurrent_orders() {
         .filter(|(s, b)| *s == StatusCode::UNPROCESSABLE_ENTITY && b["code"] == "slot_full")
         .count();
     assert_eq!((placed, full), (capacity as usize, 5), "{answers:?}");
+    system.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_order_that_ended_before_the_window_is_gone() {
+    let system = spawn_system_with(1).await.unwrap();
+    system.open_store(20).await;
+    let ended = place(&system).await;
+    let live = place(&system).await;
+    let reason = json!({"reason": "closing"});
+    expect(
+        system
+            .post(
+                &format!("/v1/orders/{ended}/cancel"),
+                &system.staff,
+                &reason,
+            )
+            .await,
+        StatusCode::OK,
+        None,
+    )
+    .await;
+    // The window is one second; the writer forgets at its next command after it.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    expect(
+        system
+            .post(
+                &format!("/v1/orders/{live}/accept"),
+                &system.staff,
+                &json!({}),
+            )
+            .await,
+        StatusCode::OK,
+        None,
+    )
+    .await;
+    expect(
+        system
+            .post(
+                &format!("/v1/orders/{ended}/accept"),
+                &system.staff,
+                &json!({}),
+            )
+            .await,
+        StatusCode::GONE,
+        Some("order_gone"),
+    )
+    .await;
     system.stop().await.unwrap();
 }

@@ -101,6 +101,11 @@ pub fn token(role: Role, sub: &str, stores: &[&str]) -> String {
 }
 
 pub async fn spawn_system() -> anyhow::Result<TestSystem> {
+    spawn_system_with(86_400).await
+}
+
+/// The system with command-api keeping ended orders `retention_secs` in memory.
+pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem> {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let database = format!("qsr_test_{suffix}");
     admin_client()
@@ -136,6 +141,7 @@ pub async fn spawn_system() -> anyhow::Result<TestSystem> {
         },
         batch_max: 64,
         transaction_timeout_ms: 10_000,
+        ended_order_retention_secs: retention_secs,
         gateway_timeout_ms: 300,
     };
     let command_template = command_config.clone();
