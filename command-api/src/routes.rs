@@ -449,19 +449,36 @@ pub(crate) async fn place_order(
     let meta = command_meta(&headers);
     let store_id = placing.store_id.clone();
     let now = Utc::now();
-    let work = Work::Quote {
-        store_id: store_id.clone(),
-        cart: placing.cart.clone(),
-        now,
-        idempotency: idempotency.clone(),
-    };
-    let total = match state.writers.submit(&store_id, work, meta.clone()).await? {
-        Outcome::Quote { quote, .. } => quote.totals.total,
-        // This key placed its order already: the first answer again.
-        replay @ Outcome::Order { .. } => {
-            return Ok(order_answer(StatusCode::CREATED, &store_id, replay)?.0);
+    // Price from the store's published catalog, without a trip through the
+    // writer's queue; the writer's own quote answers a known key (the first
+    // answer again) and anything the catalog refuses (it may be a batch old).
+    let known_key = idempotency
+        .as_ref()
+        .is_some_and(|i| state.writers.placed_with(&i.key));
+    let from_catalog = state
+        .writers
+        .catalog(&store_id)
+        .filter(|_| !known_key)
+        .and_then(|catalog| catalog.quote(&placing.cart, now).ok())
+        .map(|quote| quote.totals.total);
+    let total = match from_catalog {
+        Some(total) => total,
+        None => {
+            let work = Work::Quote {
+                store_id: store_id.clone(),
+                cart: placing.cart.clone(),
+                now,
+                idempotency: idempotency.clone(),
+            };
+            match state.writers.submit(&store_id, work, meta.clone()).await? {
+                Outcome::Quote { quote, .. } => quote.totals.total,
+                // This key placed its order already: the first answer again.
+                replay @ Outcome::Order { .. } => {
+                    return Ok(order_answer(StatusCode::CREATED, &store_id, replay)?.0);
+                }
+                Outcome::Store { .. } => return Err(Problem::internal()),
+            }
         }
-        Outcome::Store { .. } => return Err(Problem::internal()),
     };
     let payment_id = PaymentId(Uuid::now_v7());
     let authorized = within(
@@ -485,25 +502,32 @@ pub(crate) async fn place_order(
             payment,
         },
     };
-    match state
-        .writers
-        .submit(
-            &store_id,
-            Work::Decide {
-                command,
-                expected_version: None,
-            },
-            meta,
-        )
-        .await
-    {
-        Ok(outcome) => Ok(order_answer(StatusCode::CREATED, &store_id, outcome)?.0),
-        Err(error) => {
-            if let Err(void) = within(state.gateway_timeout, state.gateway.void(payment_id)).await {
-                tracing::error!(payment_id = %payment_id, error = %void, "voiding an authorisation of an order not placed");
+    let decide = Work::Decide {
+        command,
+        expected_version: None,
+    };
+    match state.writers.submit(&store_id, decide, meta).await {
+        Ok(outcome) => {
+            // A retry that raced its first request to the writer gets the
+            // first order; its own authorisation is not needed.
+            if let Outcome::Order { order, .. } = &outcome
+                && order.payment.as_ref().is_some_and(|p| p.id != payment_id)
+            {
+                void(&state, payment_id).await;
             }
+            Ok(order_answer(StatusCode::CREATED, &store_id, outcome)?.0)
+        }
+        Err(error) => {
+            void(&state, payment_id).await;
             Err(error.into())
         }
+    }
+}
+
+/// Releases an authorisation that no order uses.
+async fn void(state: &AppState, payment_id: PaymentId) {
+    if let Err(error) = within(state.gateway_timeout, state.gateway.void(payment_id)).await {
+        tracing::error!(payment_id = %payment_id, error = %error, "voiding an unused authorisation");
     }
 }
 

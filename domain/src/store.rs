@@ -84,6 +84,23 @@ impl Store {
         self.seen.get(key)
     }
 
+    /// The store without its orders: enough to price a cart (`quote`) away
+    /// from the writer, though not to know whether a slot is full.
+    pub fn catalog(&self) -> Store {
+        Store {
+            id: self.id.clone(),
+            version: self.version,
+            profile: self.profile.clone(),
+            menu: self.menu.clone(),
+            menu_version: self.menu_version,
+            unavailable: self.unavailable.clone(),
+            status: self.status,
+            orders: HashMap::new(),
+            slots: BTreeMap::new(),
+            seen: HashMap::new(),
+        }
+    }
+
     /// Drops the orders that ended before `cutoff` from memory, with the
     /// idempotency keys that named them, and returns their ids. Slot counts
     /// are untouched: an ended order no longer changes them.

@@ -127,9 +127,22 @@ pub struct Writers {
     directory: Directory,
 }
 
-/// Which store each order belongs to, for commands that name only an order.
-/// Orders never move, so an entry never changes once written.
-pub type Directory = Arc<RwLock<HashMap<OrderId, StoreId>>>;
+/// What the writers publish for the HTTP tasks, so that common reads need no
+/// trip through a writer's queue. Advisory only: every decision is taken by
+/// the writer against its own state.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// Which store each order belongs to, for commands that name only an
+    /// order. Orders never move, so an entry never changes once written.
+    pub orders: RwLock<HashMap<OrderId, StoreId>>,
+    /// Each store without its orders, as of its last committed store event:
+    /// what a cart costs there.
+    pub catalogs: RwLock<HashMap<StoreId, Arc<domain::Store>>>,
+    /// The order each placement's `Idempotency-Key` created.
+    pub placements: RwLock<HashMap<String, OrderId>>,
+}
+
+pub type Directory = Arc<Published>;
 
 impl std::fmt::Debug for Writers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -193,7 +206,20 @@ impl Writers {
 
     /// The store of an order this instance knows.
     pub fn store_of(&self, order_id: OrderId) -> Option<StoreId> {
-        self.directory.read().ok()?.get(&order_id).cloned()
+        self.directory.orders.read().ok()?.get(&order_id).cloned()
+    }
+
+    /// The store as of its last committed store event, without its orders.
+    pub fn catalog(&self, store_id: &StoreId) -> Option<Arc<domain::Store>> {
+        self.directory.catalogs.read().ok()?.get(store_id).cloned()
+    }
+
+    /// Whether an order was placed under this `Idempotency-Key`.
+    pub fn placed_with(&self, key: &str) -> bool {
+        self.directory
+            .placements
+            .read()
+            .is_ok_and(|p| p.contains_key(key))
     }
 
     /// Whether this instance owns partitions and has rebuilt every one it owns.

@@ -251,15 +251,29 @@ impl PartitionWriter {
         }
     }
 
-    /// Notes where a new order lives.
+    /// Publishes where a new order lives and which key placed it.
     fn note(&self, event: &domain::Event) {
-        if let Change::Order {
+        let Change::Order {
             order_id,
             event: OrderEvent::Placed(_),
         } = &event.change
-            && let Ok(mut directory) = self.directory.write()
+        else {
+            return;
+        };
+        if let Ok(mut orders) = self.directory.orders.write() {
+            orders.insert(*order_id, event.store_id.clone());
+        }
+        if let Some(idempotency) = &event.idempotency
+            && let Ok(mut placements) = self.directory.placements.write()
         {
-            directory.insert(*order_id, event.store_id.clone());
+            placements.insert(idempotency.key.clone(), *order_id);
+        }
+    }
+
+    /// Publishes a store's catalog (after its store events are committed).
+    fn publish_catalog(&self, store: &Store) {
+        if let Ok(mut catalogs) = self.directory.catalogs.write() {
+            catalogs.insert(store.id.clone(), Arc::new(store.catalog()));
         }
     }
 
@@ -347,6 +361,9 @@ impl PartitionWriter {
                 }
             }
         }
+        for store in stores.values() {
+            self.publish_catalog(store);
+        }
         Ok(stores)
     }
 
@@ -358,6 +375,8 @@ impl PartitionWriter {
     ) -> anyhow::Result<()> {
         let mut records = Vec::new();
         let mut answers = Vec::new();
+        // Stores whose catalog changed: published once the batch commits.
+        let mut changed = Vec::new();
         for job in batch {
             let (command, expected_version) = match job.work {
                 Work::Decide {
@@ -399,6 +418,7 @@ impl PartitionWriter {
                 && !store.orders.contains_key(&order_id)
                 && self
                     .directory
+                    .orders
                     .read()
                     .is_ok_and(|d| d.contains_key(&order_id))
             {
@@ -415,6 +435,9 @@ impl PartitionWriter {
             for event in &events {
                 self.note(event);
                 store.apply(event);
+                if matches!(event.change, Change::Store(_)) && !changed.contains(&store_id) {
+                    changed.push(store_id.clone());
+                }
                 records.push(self.record(store, event, &job.meta)?);
             }
             answers.push((job.reply, outcome_of(store, &command, events)));
@@ -422,6 +445,9 @@ impl PartitionWriter {
         metrics::histogram!("qsr_batch_commands").record(answers.len() as f64);
         if !records.is_empty() {
             self.commit(producer, &records)?;
+        }
+        for store in changed.iter().filter_map(|id| stores.get(id)) {
+            self.publish_catalog(store);
         }
         for (reply, outcome) in answers {
             // A caller that went away still has its events committed.
