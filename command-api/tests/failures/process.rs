@@ -85,6 +85,20 @@ impl Service {
         self.child.kill().await.unwrap();
     }
 
+    /// SIGTERM: the graceful way down. Returns the exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("the process is running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("command-api did not stop")
+            .unwrap()
+    }
+
     /// Starts the process again with the same settings.
     pub async fn restart(&mut self) {
         self.child = spawn(&self.env);

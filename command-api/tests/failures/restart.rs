@@ -42,3 +42,33 @@ async fn a_retry_after_a_kill_9_gets_the_first_answer_and_appends_nothing() {
         ["qsr.order.placed.v2", "qsr.order.payment_authorized.v1"]
     );
 }
+
+#[tokio::test]
+async fn sigterm_drains_and_exits_cleanly_and_the_next_instance_takes_over() {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let mut service = Service::start(&shared_brokers(), &suffix).await;
+    service.open_store().await;
+    let customer = token(Role::Customer, "cust-1");
+    let http = reqwest::Client::new();
+    let placed = http
+        .post(format!("{}/v1/orders", service.url))
+        .bearer_auth(&customer)
+        .json(&burger())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    let status = service.terminate().await;
+    assert!(status.success(), "command-api exited with {status}");
+    // It left the group and aborted nothing half-written: a new instance
+    // rebuilds and serves at once.
+    service.restart().await;
+    let again = http
+        .post(format!("{}/v1/orders", service.url))
+        .bearer_auth(&customer)
+        .json(&burger())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+}
