@@ -15,6 +15,8 @@ mod partition;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+
+use dashmap::DashMap;
 use std::thread::JoinHandle;
 
 use anyhow::Context;
@@ -134,12 +136,12 @@ pub struct Writers {
 pub struct Published {
     /// Which store each order belongs to, for commands that name only an
     /// order. Orders never move, so an entry never changes once written.
-    pub orders: RwLock<HashMap<OrderId, StoreId>>,
+    pub orders: DashMap<OrderId, StoreId>,
     /// Each store without its orders, as of its last committed store event:
     /// what a cart costs there.
     pub catalogs: RwLock<HashMap<StoreId, Arc<domain::Store>>>,
     /// The order each placement's `Idempotency-Key` created.
-    pub placements: RwLock<HashMap<String, OrderId>>,
+    pub placements: DashMap<String, OrderId>,
 }
 
 pub type Directory = Arc<Published>;
@@ -206,7 +208,10 @@ impl Writers {
 
     /// The store of an order this instance knows.
     pub fn store_of(&self, order_id: OrderId) -> Option<StoreId> {
-        self.directory.orders.read().ok()?.get(&order_id).cloned()
+        self.directory
+            .orders
+            .get(&order_id)
+            .map(|entry| entry.value().clone())
     }
 
     /// The store as of its last committed store event, without its orders.
@@ -216,10 +221,7 @@ impl Writers {
 
     /// Whether an order was placed under this `Idempotency-Key`.
     pub fn placed_with(&self, key: &str) -> bool {
-        self.directory
-            .placements
-            .read()
-            .is_ok_and(|p| p.contains_key(key))
+        self.directory.placements.contains_key(key)
     }
 
     /// Whether this instance owns partitions and has rebuilt every one it owns.

@@ -260,13 +260,13 @@ impl PartitionWriter {
         else {
             return;
         };
-        if let Ok(mut orders) = self.directory.orders.write() {
-            orders.insert(*order_id, event.store_id.clone());
-        }
-        if let Some(idempotency) = &event.idempotency
-            && let Ok(mut placements) = self.directory.placements.write()
-        {
-            placements.insert(idempotency.key.clone(), *order_id);
+        self.directory
+            .orders
+            .insert(*order_id, event.store_id.clone());
+        if let Some(idempotency) = &event.idempotency {
+            self.directory
+                .placements
+                .insert(idempotency.key.clone(), *order_id);
         }
     }
 
@@ -416,11 +416,7 @@ impl PartitionWriter {
             if let Some(order_id) = command.action.order_id()
                 && !matches!(command.action, domain::Action::PlaceOrder { .. })
                 && !store.orders.contains_key(&order_id)
-                && self
-                    .directory
-                    .orders
-                    .read()
-                    .is_ok_and(|d| d.contains_key(&order_id))
+                && self.directory.orders.contains_key(&order_id)
             {
                 let _ = job.reply.send(Err(CommandError::Gone));
                 continue;
