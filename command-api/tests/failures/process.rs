@@ -233,7 +233,9 @@ fn kafka_home() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../stack/kafka"))
 }
 
-async fn java(args: &[&str], log: &std::path::Path) -> std::process::Output {
+/// `java` with the broker's class path and logging, appending to `log`;
+/// returns the command and the open log file.
+fn java(log: &std::path::Path) -> (Command, std::fs::File) {
     let lib = kafka_home().join("lib");
     assert!(
         lib.is_dir(),
@@ -244,19 +246,22 @@ async fn java(args: &[&str], log: &std::path::Path) -> std::process::Output {
         .append(true)
         .open(log)
         .unwrap();
-    Command::new("java")
+    let mut command = Command::new("java");
+    command
         .arg("-Xmx512m")
         .arg(format!(
             "-Dlog4j2.configurationFile={}",
             kafka_home().join("log4j2.properties").display()
         ))
         .arg("-cp")
-        .arg(format!("{}/*", lib.display()))
-        .args(args)
-        .stderr(out)
-        .output()
-        .await
-        .unwrap()
+        .arg(format!("{}/*", lib.display()));
+    (command, out)
+}
+
+/// Runs one of Kafka's tools to completion.
+async fn kafka_tool(args: &[&str], log: &std::path::Path) -> std::process::Output {
+    let (mut command, out) = java(log);
+    command.args(args).stderr(out).output().await.unwrap()
 }
 
 impl Broker {
@@ -276,9 +281,9 @@ impl Broker {
         )
         .unwrap();
         let log = dir.join("kafka.log");
-        let id = java(&["kafka.tools.StorageTool", "random-uuid"], &log).await;
+        let id = kafka_tool(&["kafka.tools.StorageTool", "random-uuid"], &log).await;
         let id = String::from_utf8(id.stdout).unwrap().trim().to_owned();
-        let formatted = java(
+        let formatted = kafka_tool(
             &[
                 "kafka.tools.StorageTool",
                 "format",
@@ -306,19 +311,8 @@ impl Broker {
     }
 
     fn spawn(config: &std::path::Path, log: &std::path::Path) -> Child {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        Command::new("java")
-            .arg("-Xmx512m")
-            .arg(format!(
-                "-Dlog4j2.configurationFile={}",
-                kafka_home().join("log4j2.properties").display()
-            ))
-            .arg("-cp")
-            .arg(format!("{}/*", kafka_home().join("lib").display()))
+        let (mut command, out) = java(log);
+        command
             .arg("kafka.Kafka")
             .arg(config)
             .stdout(out)
