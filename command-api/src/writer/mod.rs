@@ -240,14 +240,6 @@ impl Writers {
         any
     }
 
-    /// How many partitions this instance owns.
-    pub fn owned(&self) -> usize {
-        self.partitions
-            .iter()
-            .filter(|p| p.owned.load(Ordering::Acquire))
-            .count()
-    }
-
     /// Sends work to the writer of the store's partition and waits for its
     /// answer: for a decision, after the commit.
     pub async fn submit(
