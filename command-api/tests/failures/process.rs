@@ -126,6 +126,18 @@ impl Service {
         }
     }
 
+    /// Places a burger as `customer`, with an `Idempotency-Key` if given.
+    pub async fn place(&self, customer: &str, key: Option<&str>) -> reqwest::Response {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/v1/orders", self.url))
+            .bearer_auth(customer)
+            .json(&burger());
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.unwrap()
+    }
+
     /// Creates the test store with an all-day menu of one burger.
     pub async fn open_store(&self) {
         let http = reqwest::Client::new();

@@ -5,7 +5,7 @@ use platform::Role;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::process::{Service, burger, committed, shared_brokers, token};
+use crate::process::{Service, committed, shared_brokers, token};
 
 #[tokio::test]
 async fn a_retry_after_a_kill_9_gets_the_first_answer_and_appends_nothing() {
@@ -13,21 +13,13 @@ async fn a_retry_after_a_kill_9_gets_the_first_answer_and_appends_nothing() {
     let mut service = Service::start(&shared_brokers(), &suffix).await;
     service.open_store().await;
     let customer = token(Role::Customer, "cust-1");
-    let http = reqwest::Client::new();
-    let place = |url: String| {
-        http.post(format!("{url}/v1/orders"))
-            .bearer_auth(&customer)
-            .header("idempotency-key", "order-once")
-            .json(&burger())
-            .send()
-    };
-    let first = place(service.url.clone()).await.unwrap();
+    let first = service.place(&customer, Some("order-once")).await;
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
 
     service.kill().await;
     service.restart().await;
-    let retry = place(service.url.clone()).await.unwrap();
+    let retry = service.place(&customer, Some("order-once")).await;
     assert_eq!(retry.status(), StatusCode::CREATED);
     assert_eq!(retry.json::<Value>().await.unwrap(), first);
 
@@ -49,26 +41,17 @@ async fn sigterm_drains_and_exits_cleanly_and_the_next_instance_takes_over() {
     let mut service = Service::start(&shared_brokers(), &suffix).await;
     service.open_store().await;
     let customer = token(Role::Customer, "cust-1");
-    let http = reqwest::Client::new();
-    let placed = http
-        .post(format!("{}/v1/orders", service.url))
-        .bearer_auth(&customer)
-        .json(&burger())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(placed.status(), StatusCode::CREATED);
+    assert_eq!(
+        service.place(&customer, None).await.status(),
+        StatusCode::CREATED
+    );
     let status = service.terminate().await;
     assert!(status.success(), "command-api exited with {status}");
     // It left the group and aborted nothing half-written: a new instance
     // rebuilds and serves at once.
     service.restart().await;
-    let again = http
-        .post(format!("{}/v1/orders", service.url))
-        .bearer_auth(&customer)
-        .json(&burger())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(
+        service.place(&customer, None).await.status(),
+        StatusCode::CREATED
+    );
 }
