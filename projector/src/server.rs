@@ -39,6 +39,7 @@ pub async fn run(
     let pool = platform::connect_pool(&config.postgres)?;
     migrate(&pool).await?;
     platform::ensure_topics(&config.kafka).await?;
+    platform::ensure_topic(&config.kafka, &config.dead_letter_topic, 1).await?;
     let ready: ReadyCheck = {
         let (pool, kafka) = (pool.clone(), config.kafka.clone());
         Arc::new(move || {

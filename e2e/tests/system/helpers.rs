@@ -162,6 +162,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         postgres: postgres.clone(),
         group: format!("test-{suffix}-projector"),
         batch_max: 500,
+        dead_letter_topic: format!("test.{suffix}.dead-letter"),
     };
     spawn(
         &mut tasks,
