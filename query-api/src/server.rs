@@ -23,6 +23,7 @@ pub async fn run(
         pool,
         keys: JwtKeys::from_args(&config.auth),
         changes: Changes::listen(config.postgres.database_url.clone(), cancel.clone()),
+        shutdown: cancel.clone(),
     };
     tracing::info!(addr = %listener.local_addr()?, "query-api listening");
     let stop = cancel.clone();

@@ -577,7 +577,25 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
         .map(|c| c["status"].as_str().unwrap())
         .collect();
     assert_eq!(timeline, ["placed", "accepted", "ready", "completed"]);
-    system.stop().await.unwrap();
+
+    // A stream still open does not hold up a shutdown.
+    let open = place(&system, &system.customer).await;
+    let mut stream = system
+        .http
+        .get(format!(
+            "{}/v1/orders/{}/events",
+            system.query_api,
+            open["order_id"].as_str().unwrap()
+        ))
+        .bearer_auth(&system.customer)
+        .send()
+        .await
+        .unwrap();
+    assert!(stream.chunk().await.unwrap().is_some(), "the placed event");
+    tokio::time::timeout(PATIENCE, system.stop())
+        .await
+        .expect("the system stops with an event stream open")
+        .unwrap();
 }
 
 fn producer(system: &TestSystem) -> FutureProducer {

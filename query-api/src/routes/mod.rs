@@ -15,6 +15,7 @@ use chrono_tz::Tz;
 use deadpool_postgres::Pool;
 use platform::{JwtKeys, Problem, ReadyCheck};
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 
 use crate::notify::Changes;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub pool: Pool,
     pub keys: JwtKeys,
     pub changes: Changes,
+    /// Cancelled when the server shuts down: event streams end then.
+    pub shutdown: CancellationToken,
 }
 
 impl FromRef<AppState> for JwtKeys {

@@ -386,7 +386,8 @@ fn status_changes(
         pending: Default::default(),
         done: false,
     };
-    futures::stream::unfold(start, move |mut follow| async move {
+    metrics::gauge!("qsr_query_event_streams").increment(1.0);
+    let stream = futures::stream::unfold(start, move |mut follow| async move {
         let mut changes = follow.state.changes.clone();
         loop {
             if let Some(change) = follow.pending.pop_front() {
@@ -411,7 +412,10 @@ fn status_changes(
             changes.mark_seen();
             match changes_after(&follow.state, order_id, follow.after).await {
                 Ok(rows) if !rows.is_empty() => follow.pending.extend(rows),
-                Ok(_) => changes.next().await,
+                Ok(_) => tokio::select! {
+                    () = changes.next() => {}
+                    () = follow.state.shutdown.cancelled() => return None,
+                },
                 Err(error) => {
                     // The client reconnects with Last-Event-ID and loses nothing.
                     tracing::warn!(error = %error, %order_id, "ending an event stream");
@@ -419,7 +423,28 @@ fn status_changes(
                 }
             }
         }
-    })
+    });
+    Counted(Box::pin(stream))
+}
+
+/// A stream counted in `qsr_query_event_streams` while it is open.
+struct Counted<S>(S);
+
+impl<S: Stream + Unpin> Stream for Counted<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        std::pin::Pin::new(&mut self.0).poll_next(cx)
+    }
+}
+
+impl<S> Drop for Counted<S> {
+    fn drop(&mut self) {
+        metrics::gauge!("qsr_query_event_streams").decrement(1.0);
+    }
 }
 
 async fn changes_after(
