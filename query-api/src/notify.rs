@@ -18,18 +18,28 @@ pub const CHANNEL: &str = "qsr_read_models";
 /// for a notification lost with a connection, not the way changes are seen.
 pub const RECHECK: Duration = Duration::from_secs(1);
 
-/// A handle to wait for the next change of the read models.
+/// A handle to wait for the next change of the read models. The watched value
+/// counts changes, and says whether the count can be trusted right now (the
+/// connection is listening).
 #[derive(Debug, Clone)]
-pub struct Changes(watch::Receiver<u64>);
+pub struct Changes(watch::Receiver<Generation>);
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Generation {
+    changes: u64,
+    listening: bool,
+}
 
 impl Changes {
     /// Follows `database_url`'s notifications until `cancel`.
     pub fn listen(database_url: String, cancel: CancellationToken) -> Changes {
-        let (sender, receiver) = watch::channel(0);
+        let (sender, receiver) = watch::channel(Generation::default());
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
             while !cancel.is_cancelled() {
-                match follow(&database_url, &sender, &cancel).await {
+                let outcome = follow(&database_url, &sender, &cancel).await;
+                sender.send_modify(|g| g.listening = false);
+                match outcome {
                     Ok(()) => break,
                     Err(error) => tracing::warn!(
                         error = format!("{error:#}"),
@@ -46,6 +56,13 @@ impl Changes {
         Changes(receiver)
     }
 
+    /// The number of changes so far, while it is trustworthy: a value cached
+    /// at generation `g` is current as long as this answers `Some(g)`.
+    pub fn generation(&self) -> Option<u64> {
+        let generation = *self.0.borrow();
+        generation.listening.then_some(generation.changes)
+    }
+
     /// Counts every change so far as seen: [`Changes::next`] then waits for
     /// one after this call. Call it before reading what the change may alter.
     pub fn mark_seen(&mut self) {
@@ -60,7 +77,7 @@ impl Changes {
 
 async fn follow(
     database_url: &str,
-    sender: &watch::Sender<u64>,
+    sender: &watch::Sender<Generation>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let (client, mut connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
@@ -78,11 +95,14 @@ async fn follow(
                 result.context("listening")?;
                 listening = true;
                 // Whatever changed before we listened: waiters look again.
-                sender.send_modify(|n| *n += 1);
+                sender.send_modify(|g| {
+                    g.changes += 1;
+                    g.listening = true;
+                });
                 tracing::info!(channel = CHANNEL, "listening for read-model changes");
             }
             message = messages.next() => match message {
-                Some(Ok(AsyncMessage::Notification(_))) => sender.send_modify(|n| *n += 1),
+                Some(Ok(AsyncMessage::Notification(_))) => sender.send_modify(|g| g.changes += 1),
                 Some(Ok(_)) => {}
                 Some(Err(error)) => return Err(error).context("the notification connection failed"),
                 None => anyhow::bail!("the notification connection closed"),

@@ -24,6 +24,7 @@ pub async fn run(
         keys: JwtKeys::from_args(&config.auth),
         changes: Changes::listen(config.postgres.database_url.clone(), cancel.clone()),
         shutdown: cancel.clone(),
+        menus: Default::default(),
     };
     tracing::info!(addr = %listener.local_addr()?, "query-api listening");
     let stop = cancel.clone();

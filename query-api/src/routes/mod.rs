@@ -6,12 +6,14 @@ pub(crate) mod stores;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::FromRef;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use dashmap::DashMap;
 use deadpool_postgres::Pool;
 use platform::{JwtKeys, Problem, ReadyCheck};
 use sha2::{Digest, Sha256};
@@ -30,7 +32,21 @@ pub struct AppState {
     pub changes: Changes,
     /// Cancelled when the server shuts down: event streams end then.
     pub shutdown: CancellationToken,
+    /// Menus as last rendered, valid while no change came in since.
+    pub menus: Arc<DashMap<String, Rendered>>,
 }
+
+/// A rendered body and its tag, as of a generation of the read models (see
+/// [`Changes::generation`]).
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    generation: u64,
+    etag: String,
+    body: Bytes,
+}
+
+/// How many rendered menus are kept before the cache starts over.
+const RENDERED_MAX: usize = 10_000;
 
 impl FromRef<AppState> for JwtKeys {
     fn from_ref(state: &AppState) -> JwtKeys {
@@ -98,6 +114,11 @@ fn etag_of(parts: &[&[u8]]) -> String {
         hasher.update(part);
     }
     format!("\"{}\"", hex::encode(&hasher.finalize()[..12]))
+}
+
+/// A JSON body already serialised.
+fn json_bytes(body: impl Into<Bytes>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body.into()).into_response()
 }
 
 /// `body` with `etag`, or `304 Not Modified` when the request's

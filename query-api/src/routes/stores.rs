@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -16,7 +17,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::orders::{ORDER_COLUMNS, OrderRecord, page};
-use super::{AppState, conditional, etag_of, internal, invalid_query, local, not_found, zone};
+use super::{
+    AppState, RENDERED_MAX, Rendered, conditional, etag_of, internal, invalid_query, json_bytes,
+    local, not_found, zone,
+};
 use crate::dto::{
     MenuCategory, MenuGroup, MenuItem, MenuOption, MenuView, Money, OpeningHours, OrderPage,
     Pickup, SalesHour, SalesTotals, SalesView, Slot, StoreView,
@@ -188,6 +192,17 @@ pub(crate) async fn get_menu(
     Path(store_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    // Read before the database: a change after this makes the entry stale.
+    let generation = state.changes.generation();
+    if let Some(hit) = generation.and_then(|g| {
+        state
+            .menus
+            .get(&store_id)
+            .filter(|m| m.generation == g)
+            .map(|m| m.clone())
+    }) {
+        return Ok(conditional(&headers, &hit.etag, json_bytes(hit.body)));
+    }
     let client = state.pool.get().await.map_err(internal)?;
     let statement = client
         .prepare_cached(
@@ -209,53 +224,71 @@ pub(crate) async fn get_menu(
         unavailable.join("\n").as_bytes(),
     ]);
     let categories: Vec<CategoryV1> = serde_json::from_value(row.get(2)).map_err(internal)?;
+    let body = MenuView {
+        store_id: store_id.clone(),
+        menu_version,
+        categories: live(categories, &unavailable),
+    };
+    let body = Bytes::from(serde_json::to_vec(&body).map_err(internal)?);
+    if let Some(generation) = generation {
+        if state.menus.len() >= RENDERED_MAX {
+            state.menus.clear();
+        }
+        let rendered = Rendered {
+            generation,
+            etag: etag.clone(),
+            body: body.clone(),
+        };
+        state.menus.insert(store_id, rendered);
+    }
+    Ok(conditional(&headers, &etag, json_bytes(body)))
+}
+
+/// The published categories with each item and option marked available or
+/// not; `unavailable` is sorted.
+fn live(categories: Vec<CategoryV1>, unavailable: &[String]) -> Vec<MenuCategory> {
     let available = |id: &str| {
         unavailable
             .binary_search_by(|u| u.as_str().cmp(id))
             .is_err()
     };
-    let body = MenuView {
-        store_id,
-        menu_version,
-        categories: categories
-            .into_iter()
-            .map(|c| MenuCategory {
-                id: c.id,
-                name: c.name,
-                items: c
-                    .items
-                    .into_iter()
-                    .map(|i| MenuItem {
-                        available: available(&i.id),
-                        id: i.id,
-                        name: i.name,
-                        price: money(&i.price),
-                        modifier_groups: i
-                            .modifier_groups
-                            .into_iter()
-                            .map(|g| MenuGroup {
-                                id: g.id,
-                                name: g.name,
-                                min: g.min,
-                                max: g.max,
-                                options: g
-                                    .options
-                                    .into_iter()
-                                    .map(|o| MenuOption {
-                                        available: available(&o.id),
-                                        price_delta: money(&o.price_delta),
-                                        id: o.id,
-                                        name: o.name,
-                                    })
-                                    .collect(),
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-    };
-    Ok(conditional(&headers, &etag, Json(body)))
+    categories
+        .into_iter()
+        .map(|c| MenuCategory {
+            id: c.id,
+            name: c.name,
+            items: c
+                .items
+                .into_iter()
+                .map(|i| MenuItem {
+                    available: available(&i.id),
+                    id: i.id,
+                    name: i.name,
+                    price: money(&i.price),
+                    modifier_groups: i
+                        .modifier_groups
+                        .into_iter()
+                        .map(|g| MenuGroup {
+                            id: g.id,
+                            name: g.name,
+                            min: g.min,
+                            max: g.max,
+                            options: g
+                                .options
+                                .into_iter()
+                                .map(|o| MenuOption {
+                                    available: available(&o.id),
+                                    price_delta: money(&o.price_delta),
+                                    id: o.id,
+                                    name: o.name,
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 pub(crate) fn money(m: &MoneyV1) -> Money {
