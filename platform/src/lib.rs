@@ -9,6 +9,7 @@ mod kafka;
 mod postgres;
 mod problem;
 mod shutdown;
+mod startup;
 mod telemetry;
 mod telemetry_metrics;
 
@@ -19,5 +20,6 @@ pub use kafka::{KafkaArgs, ensure_topic, ensure_topics, kafka_ready};
 pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
 pub use problem::{FieldError, Problem, ProblemBody};
 pub use shutdown::shutdown_signal;
+pub use startup::{STARTUP_PATIENCE, retry_at_start};
 pub use telemetry::init_tracing;
 pub use telemetry_metrics::{metrics_routes, track_requests};

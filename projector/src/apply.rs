@@ -311,6 +311,21 @@ impl Models {
                 };
                 store.version = version;
                 store.updated_at = time;
+                // As the domain does: what the new menu no longer has cannot
+                // stay taken off.
+                let ids: std::collections::HashSet<&str> = e
+                    .categories
+                    .iter()
+                    .flat_map(|c| &c.items)
+                    .flat_map(|i| {
+                        std::iter::once(i.id.as_str()).chain(
+                            i.modifier_groups
+                                .iter()
+                                .flat_map(|g| g.options.iter().map(|o| o.id.as_str())),
+                        )
+                    })
+                    .collect();
+                store.unavailable.retain(|id| ids.contains(id.as_str()));
                 let menu = MenuRow {
                     store_id: e.store_id.clone(),
                     menu_version: i32::try_from(e.menu_version)
