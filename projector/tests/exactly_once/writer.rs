@@ -381,7 +381,7 @@ impl World {
                 Category {
                     id: cid("sides"),
                     name: "Sides & drinks".into(),
-                    items: if self.stores[s].menus % 2 == 0 {
+                    items: if self.stores[s].menus.is_multiple_of(2) {
                         vec![
                             item("fries", 349, vec![]),
                             item("cola", 199, vec![size]),
