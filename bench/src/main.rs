@@ -1,279 +1,56 @@
-//! loadgen: places realistic orders (one to four lines, valid modifiers) over
-//! many stores through command-api, with N concurrent clients, at a fixed rate
-//! or flat out, and prints throughput, latency percentiles and errors.
+//! loadgen: the benchmarks of BENCHMARKS.md.
 //!
-//! At a fixed rate each client sends on a schedule and latency counts from
-//! when a request was due, so a slow server cannot hide its queueing
-//! (coordinated omission). `make bench` runs it against the local stack.
+//! - `place` (the default): places realistic orders (one to four lines, valid
+//!   modifiers) over many stores through command-api, with N concurrent
+//!   clients, at a fixed rate or flat out, and prints throughput, latency
+//!   percentiles and errors.
+//! - `catchup`: pre-fills fresh topics with a realistic history and times the
+//!   projector reading it into a fresh database.
+//! - `lag`: places orders at a fixed rate and times each one from its `201`
+//!   until the read model shows it.
+//!
+//! `make bench` runs it against the local stack.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+mod catchup;
+mod history;
+mod lag;
+mod place;
 
-use anyhow::{Context, bail};
-use clap::Parser;
-use hdrhistogram::Histogram;
-use platform::{AuthArgs, Claims, JwtKeys, Role};
-use serde_json::{Value, json};
-use tokio::time::Instant;
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "loadgen",
-    about = "Places orders through command-api and prints throughput and latency."
+    about = "Benchmarks of the write and read paths; without a subcommand, `place` \
+             (whose options may then come first)."
 )]
-struct Args {
+struct Cli {
     /// command-api's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8080")]
     url: String,
-    /// Stores to create and spread the orders over.
-    #[arg(long, default_value_t = 50)]
-    stores: usize,
-    /// Concurrent clients.
-    #[arg(long, default_value_t = 64)]
-    clients: usize,
-    /// Orders per second over all clients; 0 sends flat out.
-    #[arg(long, default_value_t = 0)]
-    rate: u64,
-    /// Seconds measured.
-    #[arg(long, default_value_t = 20)]
-    duration: u64,
-    /// Seconds of load before measuring.
-    #[arg(long, default_value_t = 3)]
-    warmup: u64,
-    /// Prefix of the benchmark's store ids.
-    #[arg(long, default_value = "bench")]
-    store_prefix: String,
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
-    auth: AuthArgs,
+    place: place::PlaceArgs,
 }
 
-/// What one client saw.
-struct Tally {
-    latency_us: Histogram<u64>,
-    placed: u64,
-    errors: BTreeMap<String, u64>,
-}
-
-impl Tally {
-    fn new() -> anyhow::Result<Tally> {
-        Ok(Tally {
-            latency_us: Histogram::new_with_bounds(1, 60_000_000, 3)?,
-            placed: 0,
-            errors: BTreeMap::new(),
-        })
-    }
-
-    fn merge(&mut self, other: Tally) -> anyhow::Result<()> {
-        self.latency_us.add(other.latency_us)?;
-        self.placed += other.placed;
-        for (k, v) in other.errors {
-            *self.errors.entry(k).or_default() += v;
-        }
-        Ok(())
-    }
-}
-
-fn token(keys: &JwtKeys, role: Role, sub: &str) -> anyhow::Result<String> {
-    let exp = chrono::Utc::now().timestamp() + 24 * 3600;
-    keys.mint(&Claims {
-        sub: sub.into(),
-        role,
-        stores: vec![],
-        exp,
-    })
-}
-
-fn usd(amount: i64) -> Value {
-    json!({"amount": amount, "currency": "USD"})
-}
-
-fn menu() -> Value {
-    let item = |id: &str, name: &str, price, groups: Value| json!({"id": id, "name": name, "price": usd(price), "modifier_groups": groups});
-    let option =
-        |id: &str, name: &str, delta| json!({"id": id, "name": name, "price_delta": usd(delta)});
-    json!({"categories": [
-        {"id": "burgers", "name": "Burgers", "items": [
-            item("classic", "Classic Burger", 899, json!([{"id": "cheese", "name": "Cheese", "min": 0, "max": 1,
-                "options": [option("cheddar", "Cheddar", 100), option("swiss", "Swiss", 120)]}])),
-            item("double", "Double Burger", 1249, json!([])),
-            item("veggie", "Veggie Burger", 949, json!([]))
-        ]},
-        {"id": "sides", "name": "Sides", "items": [
-            item("fries", "Fries", 349, json!([])),
-            item("rings", "Onion Rings", 399, json!([]))
-        ]},
-        {"id": "drinks", "name": "Drinks", "items": [
-            item("cola", "Cola", 199, json!([{"id": "size", "name": "Size", "min": 1, "max": 1,
-                "options": [option("small", "Small", 0), option("large", "Large", 80)]}]))
-        ]}
-    ]})
-}
-
-/// One to four lines a customer might order.
-fn cart(rng: &mut fastrand::Rng, store: &str) -> Value {
-    let mut lines = Vec::new();
-    for _ in 0..rng.usize(1..=4) {
-        let line = match rng.usize(0..6) {
-            0 => {
-                json!({"item_id": "classic", "quantity": rng.u32(1..=3), "modifiers": if rng.bool() { json!(["cheddar"]) } else { json!([]) }})
-            }
-            1 => json!({"item_id": "double", "quantity": 1, "modifiers": []}),
-            2 => json!({"item_id": "veggie", "quantity": 1, "modifiers": [], "note": "no onions"}),
-            3 => json!({"item_id": "fries", "quantity": rng.u32(1..=2), "modifiers": []}),
-            4 => json!({"item_id": "rings", "quantity": 1, "modifiers": []}),
-            _ => {
-                json!({"item_id": "cola", "quantity": 1, "modifiers": [if rng.bool() { "small" } else { "large" }]})
-            }
-        };
-        lines.push(line);
-    }
-    json!({
-        "store_id": store,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": lines,
-        "tip": usd(rng.i64(0..300)),
-        "payment": {"token": "tok_visa"}
-    })
-}
-
-async fn setup(http: &reqwest::Client, args: &Args, admin: &str) -> anyhow::Result<Vec<String>> {
-    let hours: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .map(|day| json!({"day": day, "open": "00:00", "close": "00:00"}))
-        .collect();
-    let profile = |n: usize| {
-        json!({
-            "name": format!("Bench Store {n}"), "timezone": "America/Chicago", "currency": "USD",
-            "tax_rate_bps": 825, "hours": hours,
-            "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": 10_000_000, "max_days_ahead": 7}
-        })
-    };
-    let mut stores = Vec::new();
-    for n in 0..args.stores {
-        let store = format!("{}-{n}", args.store_prefix);
-        for (path, body) in [
-            (format!("/v1/stores/{store}"), profile(n)),
-            (format!("/v1/stores/{store}/menu"), menu()),
-        ] {
-            let response = http
-                .put(format!("{}{path}", args.url))
-                .bearer_auth(admin)
-                .json(&body)
-                .send()
-                .await?;
-            if !response.status().is_success() {
-                bail!(
-                    "{path}: {} {}",
-                    response.status(),
-                    response.text().await.unwrap_or_default()
-                );
-            }
-        }
-        stores.push(store);
-    }
-    Ok(stores)
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Places orders through command-api and prints throughput and latency.
+    Place(place::PlaceArgs),
+    /// Times the projector catching up with a pre-filled log.
+    Catchup(catchup::CatchupArgs),
+    /// Times each order from its `201` until the read model shows it.
+    Lag(lag::LagArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let keys = JwtKeys::from_args(&args.auth);
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients)
-        .build()?;
-    let stores = setup(&http, &args, &token(&keys, Role::Admin, "bench-admin")?)
-        .await
-        .context("creating the stores")?;
-    let start = Instant::now() + Duration::from_millis(200);
-    let measured_from = start + Duration::from_secs(args.warmup);
-    let end = measured_from + Duration::from_secs(args.duration);
-    // At a fixed rate, client c sends at start + c/rate + k*clients/rate.
-    let interval =
-        (args.rate > 0).then(|| Duration::from_secs_f64(args.clients as f64 / args.rate as f64));
-    let mut clients = tokio::task::JoinSet::new();
-    for c in 0..args.clients {
-        let (http, url, stores) = (http.clone(), args.url.clone(), stores.clone());
-        let customer = token(&keys, Role::Customer, &format!("bench-customer-{c}"))?;
-        let first = start
-            + interval.map_or(Duration::ZERO, |i| {
-                i.mul_f64(c as f64 / args.clients as f64)
-            });
-        clients.spawn(async move {
-            let mut tally = Tally::new()?;
-            let mut rng = fastrand::Rng::with_seed(c as u64 + 1);
-            let mut due = first;
-            loop {
-                if interval.is_none() {
-                    // Flat out: the next request is due as soon as the last answered.
-                    due = Instant::now().max(first);
-                }
-                tokio::time::sleep_until(due).await;
-                if due >= end {
-                    return Ok::<Tally, anyhow::Error>(tally);
-                }
-                let store = &stores[rng.usize(0..stores.len())];
-                let sent = http
-                    .post(format!("{url}/v1/orders"))
-                    .bearer_auth(&customer)
-                    .json(&cart(&mut rng, store))
-                    .send()
-                    .await;
-                let outcome = match sent {
-                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => None,
-                    Ok(r) => Some(r.status().as_u16().to_string()),
-                    Err(e) => Some(if e.is_timeout() {
-                        "timeout".into()
-                    } else {
-                        "connection".into()
-                    }),
-                };
-                if due >= measured_from {
-                    let micros = u64::try_from(due.elapsed().as_micros())
-                        .unwrap_or(u64::MAX)
-                        .max(1);
-                    tally.latency_us.saturating_record(micros);
-                    match outcome {
-                        None => tally.placed += 1,
-                        Some(error) => *tally.errors.entry(error).or_default() += 1,
-                    }
-                }
-                if let Some(interval) = interval {
-                    due += interval;
-                }
-            }
-        });
+    let cli = Cli::parse();
+    match &cli.command {
+        None => place::run(&cli.url, &cli.place).await,
+        Some(Command::Place(args)) => place::run(&cli.url, args).await,
+        Some(Command::Catchup(args)) => catchup::run(args).await,
+        Some(Command::Lag(args)) => lag::run(&cli.url, args).await,
     }
-    let mut total = Tally::new()?;
-    while let Some(tally) = clients.join_next().await {
-        total.merge(tally??)?;
-    }
-    let seconds = args.duration as f64;
-    let ms = |q: f64| total.latency_us.value_at_quantile(q) as f64 / 1000.0;
-    let rate = if args.rate == 0 {
-        "flat out".to_owned()
-    } else {
-        format!("{} orders/s offered", args.rate)
-    };
-    println!(
-        "loadgen: {} clients, {} stores, {rate}, {}s measured after {}s warm-up",
-        args.clients, args.stores, args.duration, args.warmup
-    );
-    println!(
-        "placed: {} orders, {:.0} orders/s",
-        total.placed,
-        total.placed as f64 / seconds
-    );
-    println!(
-        "errors: {} {:?}",
-        total.errors.values().sum::<u64>(),
-        total.errors
-    );
-    println!(
-        "latency ms: p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}",
-        ms(0.50),
-        ms(0.95),
-        ms(0.99),
-        total.latency_us.max() as f64 / 1000.0
-    );
-    Ok(())
 }

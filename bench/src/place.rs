@@ -1,0 +1,330 @@
+//! Placing orders through command-api: the stores and menu the load needs,
+//! realistic carts, and the clients that send them flat out or on a schedule.
+//!
+//! At a fixed rate each client sends on a schedule and latency counts from
+//! when a request was due, so a slow server cannot hide its queueing
+//! (coordinated omission).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hdrhistogram::Histogram;
+use platform::{AuthArgs, Claims, JwtKeys, Role};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// Who places the orders, and where: shared by `place` and `lag`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Load {
+    /// Stores to create and spread the orders over.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub stores: u32,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub clients: u32,
+    /// Seconds of load before measuring.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: u64,
+    /// Prefix of the benchmark's store ids.
+    #[arg(long, default_value = "bench")]
+    pub store_prefix: String,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// `loadgen place` (also what `loadgen` runs without a subcommand).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlaceArgs {
+    #[command(flatten)]
+    pub load: Load,
+    /// Orders per second over all clients; 0 sends flat out.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+}
+
+/// An order command-api accepted: the moment its `201` arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Placed {
+    pub order_id: Uuid,
+    pub answered: Instant,
+    /// Whether it was due in the measured window (not the warm-up).
+    pub measured: bool,
+}
+
+/// What the clients saw.
+#[derive(Debug)]
+pub struct Tally {
+    pub latency_us: Histogram<u64>,
+    pub placed: u64,
+    pub errors: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn new() -> anyhow::Result<Tally> {
+        Ok(Tally {
+            latency_us: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+            placed: 0,
+            errors: BTreeMap::new(),
+        })
+    }
+
+    fn merge(&mut self, other: Tally) -> anyhow::Result<()> {
+        self.latency_us.add(other.latency_us)?;
+        self.placed += other.placed;
+        for (k, v) in other.errors {
+            *self.errors.entry(k).or_default() += v;
+        }
+        Ok(())
+    }
+
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// The latency at quantile `q`, in milliseconds.
+    pub fn ms(&self, q: f64) -> f64 {
+        self.latency_us.value_at_quantile(q) as f64 / 1000.0
+    }
+
+    pub fn max_ms(&self) -> f64 {
+        self.latency_us.max() as f64 / 1000.0
+    }
+}
+
+pub fn token(keys: &JwtKeys, role: Role, sub: &str) -> anyhow::Result<String> {
+    let exp = chrono::Utc::now().timestamp() + 24 * 3600;
+    keys.mint(&Claims {
+        sub: sub.into(),
+        role,
+        stores: vec![],
+        exp,
+    })
+}
+
+fn usd(amount: i64) -> Value {
+    json!({"amount": amount, "currency": "USD"})
+}
+
+fn menu() -> Value {
+    let item = |id: &str, name: &str, price, groups: Value| json!({"id": id, "name": name, "price": usd(price), "modifier_groups": groups});
+    let option =
+        |id: &str, name: &str, delta| json!({"id": id, "name": name, "price_delta": usd(delta)});
+    json!({"categories": [
+        {"id": "burgers", "name": "Burgers", "items": [
+            item("classic", "Classic Burger", 899, json!([{"id": "cheese", "name": "Cheese", "min": 0, "max": 1,
+                "options": [option("cheddar", "Cheddar", 100), option("swiss", "Swiss", 120)]}])),
+            item("double", "Double Burger", 1249, json!([])),
+            item("veggie", "Veggie Burger", 949, json!([]))
+        ]},
+        {"id": "sides", "name": "Sides", "items": [
+            item("fries", "Fries", 349, json!([])),
+            item("rings", "Onion Rings", 399, json!([]))
+        ]},
+        {"id": "drinks", "name": "Drinks", "items": [
+            item("cola", "Cola", 199, json!([{"id": "size", "name": "Size", "min": 1, "max": 1,
+                "options": [option("small", "Small", 0), option("large", "Large", 80)]}]))
+        ]}
+    ]})
+}
+
+/// One to four lines a customer might order, with the order id the client chose.
+fn cart(rng: &mut fastrand::Rng, store: &str, order_id: Uuid) -> Value {
+    let mut lines = Vec::new();
+    for _ in 0..rng.usize(1..=4) {
+        let line = match rng.usize(0..6) {
+            0 => {
+                json!({"item_id": "classic", "quantity": rng.u32(1..=3), "modifiers": if rng.bool() { json!(["cheddar"]) } else { json!([]) }})
+            }
+            1 => json!({"item_id": "double", "quantity": 1, "modifiers": []}),
+            2 => json!({"item_id": "veggie", "quantity": 1, "modifiers": [], "note": "no onions"}),
+            3 => json!({"item_id": "fries", "quantity": rng.u32(1..=2), "modifiers": []}),
+            4 => json!({"item_id": "rings", "quantity": 1, "modifiers": []}),
+            _ => {
+                json!({"item_id": "cola", "quantity": 1, "modifiers": [if rng.bool() { "small" } else { "large" }]})
+            }
+        };
+        lines.push(line);
+    }
+    json!({
+        "order_id": order_id,
+        "store_id": store,
+        "fulfillment": {"type": "pickup", "pickup_at": null},
+        "lines": lines,
+        "tip": usd(rng.i64(0..300)),
+        "payment": {"token": "tok_visa"}
+    })
+}
+
+/// Creates (or re-configures) the benchmark's stores, open all day and with
+/// room for any number of orders per slot, and publishes their menu.
+async fn setup(
+    http: &reqwest::Client,
+    url: &str,
+    load: &Load,
+    admin: &str,
+) -> anyhow::Result<Vec<String>> {
+    let hours: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|day| json!({"day": day, "open": "00:00", "close": "00:00"}))
+        .collect();
+    let profile = |n: u32| {
+        json!({
+            "name": format!("Bench Store {n}"), "timezone": "America/Chicago", "currency": "USD",
+            "tax_rate_bps": 825, "hours": hours,
+            "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": 10_000_000, "max_days_ahead": 7}
+        })
+    };
+    let mut stores = Vec::new();
+    for n in 0..load.stores {
+        let store = format!("{}-{n}", load.store_prefix);
+        for (path, body) in [
+            (format!("/v1/stores/{store}"), profile(n)),
+            (format!("/v1/stores/{store}/menu"), menu()),
+        ] {
+            let response = http
+                .put(format!("{url}{path}"))
+                .bearer_auth(admin)
+                .json(&body)
+                .send()
+                .await?;
+            if !response.status().is_success() {
+                bail!(
+                    "{path}: {} {}",
+                    response.status(),
+                    response.text().await.unwrap_or_default()
+                );
+            }
+        }
+        stores.push(store);
+    }
+    Ok(stores)
+}
+
+/// Sets the stores up, then places orders with `load.clients` clients for
+/// `warmup + duration` seconds, at `rate` orders/s (0: flat out). Each `201`
+/// is also sent to `placed`, if given.
+pub async fn drive(
+    url: &str,
+    load: &Load,
+    rate: u64,
+    duration: u64,
+    placed: Option<mpsc::UnboundedSender<Placed>>,
+) -> anyhow::Result<Tally> {
+    let keys = JwtKeys::from_args(&load.auth);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(load.clients as usize)
+        .build()?;
+    let stores = setup(&http, url, load, &token(&keys, Role::Admin, "bench-admin")?)
+        .await
+        .context("creating the stores")?;
+    let start = Instant::now() + Duration::from_millis(200);
+    let measured_from = start + Duration::from_secs(load.warmup);
+    let end = measured_from + Duration::from_secs(duration);
+    // At a fixed rate, client c sends at start + c/rate + k*clients/rate.
+    let interval = (rate > 0).then(|| Duration::from_secs_f64(load.clients as f64 / rate as f64));
+    let mut clients = tokio::task::JoinSet::new();
+    for c in 0..load.clients {
+        let (http, url, stores, placed) =
+            (http.clone(), url.to_owned(), stores.clone(), placed.clone());
+        let customer = token(&keys, Role::Customer, &format!("bench-customer-{c}"))?;
+        let first = start
+            + interval.map_or(Duration::ZERO, |i| {
+                i.mul_f64(c as f64 / load.clients as f64)
+            });
+        clients.spawn(async move {
+            let mut tally = Tally::new()?;
+            let mut rng = fastrand::Rng::with_seed(c as u64 + 1);
+            let mut due = first;
+            loop {
+                if interval.is_none() {
+                    // Flat out: the next request is due as soon as the last answered.
+                    due = Instant::now().max(first);
+                }
+                tokio::time::sleep_until(due).await;
+                if due >= end {
+                    return Ok::<Tally, anyhow::Error>(tally);
+                }
+                let store = &stores[rng.usize(0..stores.len())];
+                let order_id = Uuid::now_v7();
+                let sent = http
+                    .post(format!("{url}/v1/orders"))
+                    .bearer_auth(&customer)
+                    .json(&cart(&mut rng, store, order_id))
+                    .send()
+                    .await;
+                let outcome = match sent {
+                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => None,
+                    Ok(r) => Some(r.status().as_u16().to_string()),
+                    Err(e) => Some(if e.is_timeout() {
+                        "timeout".into()
+                    } else {
+                        "connection".into()
+                    }),
+                };
+                let measured = due >= measured_from;
+                if outcome.is_none()
+                    && let Some(placed) = &placed
+                {
+                    // The tracker outlives the clients; if it failed, its error is reported.
+                    let _ = placed.send(Placed {
+                        order_id,
+                        answered: Instant::now(),
+                        measured,
+                    });
+                }
+                if measured {
+                    let micros = u64::try_from(due.elapsed().as_micros())
+                        .unwrap_or(u64::MAX)
+                        .max(1);
+                    tally.latency_us.saturating_record(micros);
+                    match outcome {
+                        None => tally.placed += 1,
+                        Some(error) => *tally.errors.entry(error).or_default() += 1,
+                    }
+                }
+                if let Some(interval) = interval {
+                    due += interval;
+                }
+            }
+        });
+    }
+    let mut total = Tally::new()?;
+    while let Some(tally) = clients.join_next().await {
+        total.merge(tally??)?;
+    }
+    Ok(total)
+}
+
+/// `loadgen place`: prints throughput, latency percentiles and errors.
+pub async fn run(url: &str, args: &PlaceArgs) -> anyhow::Result<()> {
+    let total = drive(url, &args.load, args.rate, args.duration, None).await?;
+    let rate = if args.rate == 0 {
+        "flat out".to_owned()
+    } else {
+        format!("{} orders/s offered", args.rate)
+    };
+    println!(
+        "loadgen: {} clients, {} stores, {rate}, {}s measured after {}s warm-up",
+        args.load.clients, args.load.stores, args.duration, args.load.warmup
+    );
+    println!(
+        "placed: {} orders, {:.0} orders/s",
+        total.placed,
+        total.placed as f64 / args.duration as f64
+    );
+    println!("errors: {} {:?}", total.error_count(), total.errors);
+    println!(
+        "latency ms: p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}",
+        total.ms(0.50),
+        total.ms(0.95),
+        total.ms(0.99),
+        total.max_ms()
+    );
+    Ok(())
+}
