@@ -1,5 +1,6 @@
 //! A stand-in for a kitchen printer: accepts raw TCP connections on the
-//! printer port and writes what each one sends to `out`.
+//! printer port, decodes the ESC/POS each one sends, and writes it to `out` as
+//! readable text (or the raw bytes, if asked).
 
 use std::future::Future;
 use std::io::Write;
@@ -8,9 +9,12 @@ use anyhow::Context;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
+use crate::escpos;
+
 /// Serves until `shutdown` completes.
 pub async fn print_sink(
     listener: TcpListener,
+    raw: bool,
     mut out: impl Write,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -26,7 +30,12 @@ pub async fn print_sink(
             tracing::warn!(%peer, %error, "connection broke off");
             continue;
         }
-        out.write_all(&ticket).context("writing a ticket")?;
+        if raw {
+            out.write_all(&ticket).context("writing a ticket")?;
+        } else {
+            let text = escpos::to_text(&escpos::decode(&ticket));
+            out.write_all(text.as_bytes()).context("writing a ticket")?;
+        }
         out.flush().context("writing a ticket")?;
     }
 }
