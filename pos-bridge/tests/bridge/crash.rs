@@ -191,15 +191,20 @@ async fn after_a_kill_nothing_is_lost_and_nothing_recorded_is_sent_twice() {
         deduped.dedup();
         assert_eq!(deduped.len(), ids.len() / 2, "{store}: {order_tickets:?}");
     }
-    let undelivered: i64 = db
-        .query_one(
-            "select count(*) from bridge_tickets where state <> 'delivered'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(undelivered, 0);
+    // Every ticket ends recorded as delivered (the last record may trail its
+    // delivery by a moment).
+    crate::helpers::eventually("every ticket recorded as delivered", || async {
+        let undelivered: i64 = db
+            .query_one(
+                "select count(*) from bridge_tickets where state <> 'delivered'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        (undelivered == 0).then_some(())
+    })
+    .await;
     bridge.kill().await;
     std::fs::remove_file(&settings_file).unwrap();
     env.stop().await;

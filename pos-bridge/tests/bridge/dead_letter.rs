@@ -67,7 +67,7 @@ async fn a_ticket_out_of_attempts_and_an_undecodable_record_are_dead_lettered() 
     kds.fail_with(503);
     let mut settings = env.settings(vec![(
         STORE,
-        store_settings(STORE, &[], &[kds.url.clone()], 0, false),
+        store_settings(STORE, &[], std::slice::from_ref(&kds.url), 0, false),
     )]);
     settings.max_attempts = 3;
     let bridge = env.start_bridge(settings).await;

@@ -192,7 +192,11 @@ pub async fn spawn_env() -> TestEnv {
         cancel,
         tasks,
     };
-    for url in [env.command_api.clone(), env.query_api.clone(), projector_url] {
+    for url in [
+        env.command_api.clone(),
+        env.query_api.clone(),
+        projector_url,
+    ] {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             if env.tasks.iter().any(|(_, t)| t.is_finished()) {
@@ -207,7 +211,10 @@ pub async fn spawn_env() -> TestEnv {
             if ok {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{url} not ready in time");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{url} not ready in time"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

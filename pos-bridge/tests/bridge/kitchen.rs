@@ -40,7 +40,7 @@ async fn an_order_is_shown_accepted_printed_and_bumped_to_ready_from_the_display
         store_settings(
             STORE,
             &[printer.addr.to_string()],
-            &[kds.url.clone()],
+            std::slice::from_ref(&kds.url),
             10,
             true,
         ),

@@ -23,7 +23,7 @@ async fn a_scheduled_order_fires_at_pickup_less_preparation_and_not_before() {
         store_settings(
             STORE,
             &[printer.addr.to_string()],
-            &[kds.url.clone()],
+            std::slice::from_ref(&kds.url),
             prep_minutes,
             false,
         ),
