@@ -257,6 +257,7 @@ async fn main() -> anyhow::Result<()> {
         printer_timeout_ms: 2000,
         webhook_timeout_ms: 5000,
         signature_tolerance_secs: 300,
+        retention_days: 30,
         stores: stores
             .iter()
             .map(|s| {
@@ -320,6 +321,7 @@ async fn main() -> anyhow::Result<()> {
         kafka: kafka.clone(),
         postgres: postgres.clone(),
         group: format!("bench-{suffix}-bridge"),
+        instance_id: None,
         settings_file: "unused.toml".into(),
     };
     let started = Instant::now();

@@ -41,10 +41,15 @@ pub async fn run(
     ensure_dead_letter_topic(&config.kafka, &settings.dead_letter_topic).await?;
     let timezones = db::load_timezones(&pool).await?;
 
-    let consumer: StreamConsumer = config
-        .kafka
-        .client_config()
+    let mut consumer_config = config.kafka.client_config();
+    if let Some(instance) = &config.instance_id {
+        consumer_config.set("group.instance.id", instance);
+    }
+    let consumer: StreamConsumer = consumer_config
         .set("group.id", &config.group)
+        // A member that died without leaving is replaced after this long.
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "2000")
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .set("auto.offset.reset", "earliest")
@@ -105,22 +110,19 @@ pub async fn run(
     });
 
     let cancel = CancellationToken::new();
-    let mut sink_tasks = JoinSet::new();
-    for (id, store) in stores.iter() {
-        for sink in &store.sinks {
-            let wake = wakers
-                .get(&(id.clone(), sink.name.clone()))
-                .cloned()
-                .unwrap_or_default();
-            sink_tasks.spawn(run_sink(
-                delivery.clone(),
-                id.clone(),
-                sink.clone(),
-                wake,
-                cancel.clone(),
-            ));
-        }
-    }
+    let sink_count: usize = stores.values().map(|s| s.sinks.len()).sum();
+    let deliveries = tokio::spawn(deliver_while_leading(
+        config.postgres.database_url.clone(),
+        delivery.clone(),
+        stores.clone(),
+        wakers.clone(),
+        cancel.clone(),
+    ));
+    let pruning = tokio::spawn(prune_periodically(
+        pool.clone(),
+        settings.retention_days,
+        cancel.clone(),
+    ));
     let order_consumer = OrderConsumer {
         consumer,
         pool: pool.clone(),
@@ -150,16 +152,15 @@ pub async fn run(
     .merge(platform::health_routes(ready))
     .layer(middleware::from_fn(platform::track_requests));
     tracing::info!(addr = %listener.local_addr()?, stores = settings.stores.len(),
-        sinks = sink_tasks.len(), "pos-bridge listening");
+        sinks = sink_count, "pos-bridge listening");
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP");
     cancel.cancel();
     consumer_task.await.context("joining the consumer")??;
-    while let Some(joined) = sink_tasks.join_next().await {
-        joined.context("joining a sink task")?;
-    }
+    deliveries.await.context("joining the deliveries")??;
+    pruning.await.context("joining the pruning")?;
     served?;
     tracing::info!("pos-bridge stopped");
     Ok(())
@@ -190,4 +191,121 @@ async fn ensure_dead_letter_topic(kafka: &KafkaArgs, topic: &str) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// The Postgres advisory lock held by the one bridge that delivers for a
+/// database ("QSR_BRDG"). Another instance consumes and queues like it (the
+/// queue is idempotent) but stands by until the lock is free, so a second
+/// instance never doubles the tickets, and takes over as soon as the first
+/// one's session ends, even by SIGKILL.
+const DELIVERY_LOCK: i64 = 0x5153_525f_4252_4447;
+
+/// Runs the sink tasks while this process holds the delivery lock; stands by
+/// while another does; starts again if the lock's session is lost.
+async fn deliver_while_leading(
+    database_url: String,
+    delivery: Arc<Delivery>,
+    stores: Arc<BTreeMap<String, StoreRuntime>>,
+    wakers: Arc<Wakers>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        let Some((lock, lost)) = acquire_delivery_lock(&database_url, &cancel).await else {
+            return Ok(());
+        };
+        let term = cancel.child_token();
+        let mut sink_tasks = JoinSet::new();
+        for (id, store) in stores.iter() {
+            for sink in &store.sinks {
+                let wake = wakers
+                    .get(&(id.clone(), sink.name.clone()))
+                    .cloned()
+                    .unwrap_or_default();
+                sink_tasks.spawn(run_sink(
+                    delivery.clone(),
+                    id.clone(),
+                    sink.clone(),
+                    wake,
+                    term.clone(),
+                ));
+            }
+        }
+        tokio::select! {
+            () = cancel.cancelled() => {}
+            () = lost.cancelled() => {
+                tracing::error!("lost the delivery lock's Postgres session; stopping deliveries");
+                term.cancel();
+            }
+        }
+        while let Some(joined) = sink_tasks.join_next().await {
+            joined.context("joining a sink task")?;
+        }
+        drop(lock);
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
+    }
+}
+
+/// Waits for the delivery lock on a session of its own; `None` on shutdown.
+/// The token is cancelled when that session ends.
+async fn acquire_delivery_lock(
+    database_url: &str,
+    cancel: &CancellationToken,
+) -> Option<(tokio_postgres::Client, CancellationToken)> {
+    let mut announced = false;
+    loop {
+        match try_lock(database_url).await {
+            Ok(Some(held)) => {
+                tracing::info!("holding the delivery lock; delivering");
+                return Some(held);
+            }
+            Ok(None) if !announced => {
+                tracing::info!("another bridge delivers for this database; standing by");
+                announced = true;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "taking the delivery lock"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return None,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+async fn try_lock(
+    database_url: &str,
+) -> anyhow::Result<Option<(tokio_postgres::Client, CancellationToken)>> {
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
+        .await
+        .context("connecting to Postgres")?;
+    let lost = CancellationToken::new();
+    let on_end = lost.clone();
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::warn!(%error, "the delivery lock's session ended");
+        }
+        on_end.cancel();
+    });
+    let row = client
+        .query_one("select pg_try_advisory_lock($1)", &[&DELIVERY_LOCK])
+        .await
+        .context("asking for the lock")?;
+    Ok(row.get::<_, bool>(0).then_some((client, lost)))
+}
+
+/// Deletes old delivered tickets now and then.
+async fn prune_periodically(pool: deadpool_postgres::Pool, days: u32, cancel: CancellationToken) {
+    loop {
+        match db::prune(&pool, days).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, days, "pruned old tickets"),
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "pruning old tickets"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
 }

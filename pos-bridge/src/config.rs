@@ -86,6 +86,11 @@ pub struct Config {
     /// Consumer group of the bridge.
     #[arg(long, env = "QSR_POS_BRIDGE_GROUP", default_value = "qsr-pos-bridge")]
     pub group: String,
+    /// A stable id of this instance in the consumer group (Kafka static
+    /// membership): a restarted instance takes its partitions back at once
+    /// instead of after the session timeout. Unique per running instance.
+    #[arg(long, env = "QSR_POS_BRIDGE_INSTANCE_ID")]
+    pub instance_id: Option<String>,
     /// The TOML file of stores and sinks (see `stack/demo/pos-bridge.toml`).
     #[arg(
         long = "config",
@@ -143,6 +148,10 @@ pub struct Settings {
     /// How old a signed feedback request may be (against replayed requests).
     #[serde(default = "default_signature_tolerance_secs")]
     pub signature_tolerance_secs: u64,
+    /// Days a delivered, dead-lettered or dropped ticket is kept (for replay)
+    /// before it is deleted.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
     /// By store id.
     #[serde(default)]
     pub stores: BTreeMap<String, StoreSettings>,
@@ -201,8 +210,27 @@ fn default_webhook_timeout_ms() -> u64 {
 fn default_signature_tolerance_secs() -> u64 {
     300
 }
+fn default_retention_days() -> u32 {
+    30
+}
 
 impl Settings {
+    /// Settings with every default and no stores yet.
+    pub fn new(command_api_url: impl Into<String>) -> Settings {
+        Settings {
+            command_api_url: command_api_url.into(),
+            dead_letter_topic: default_dead_letter_topic(),
+            max_attempts: default_max_attempts(),
+            backoff_initial_ms: default_backoff_initial_ms(),
+            backoff_max_ms: default_backoff_max_ms(),
+            printer_timeout_ms: default_printer_timeout_ms(),
+            webhook_timeout_ms: default_webhook_timeout_ms(),
+            signature_tolerance_secs: default_signature_tolerance_secs(),
+            retention_days: default_retention_days(),
+            stores: BTreeMap::new(),
+        }
+    }
+
     /// Reads and checks the file, then applies the environment's overrides.
     pub fn load(path: &Path) -> anyhow::Result<Settings> {
         let text = std::fs::read_to_string(path)
@@ -302,6 +330,9 @@ impl Settings {
         }
         if self.backoff_initial_ms == 0 || self.backoff_initial_ms > self.backoff_max_ms {
             bail!("backoff_initial_ms must be at least 1 and at most backoff_max_ms");
+        }
+        if self.retention_days == 0 {
+            bail!("retention_days must be at least 1");
         }
         if self.printer_timeout_ms == 0 || self.webhook_timeout_ms == 0 {
             bail!("printer_timeout_ms and webhook_timeout_ms must be at least 1");

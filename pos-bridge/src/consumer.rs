@@ -289,6 +289,7 @@ fn effects(event: &Event, store: &StoreRuntime, tz: Tz) -> Effects {
         order: None,
         status: status.map(str::to_owned),
         reason: None,
+        correlation_id: Some(meta.correlation_id.clone()),
     };
     let mut effects = Effects::default();
     let (order_id, status, reason) = match &event.data {

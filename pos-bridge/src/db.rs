@@ -298,3 +298,17 @@ pub async fn count_pending(pool: &Pool, seqs: &[i64]) -> anyhow::Result<i64> {
         .context("counting pending reprints")?;
     Ok(row.get(0))
 }
+
+/// Deletes tickets that left the queue more than `days` ago; answers how many.
+pub async fn prune(pool: &Pool, days: u32) -> anyhow::Result<u64> {
+    let client = pool.get().await.context("getting a Postgres connection")?;
+    let days = i32::try_from(days).unwrap_or(i32::MAX);
+    client
+        .execute(
+            "delete from bridge_tickets
+             where state <> 'pending' and created_at < now() - make_interval(days => $1)",
+            &[&days],
+        )
+        .await
+        .context("pruning old tickets")
+}

@@ -87,6 +87,9 @@ pub struct Ticket {
     /// Why an order was cancelled or rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The correlation id of the request behind the event, for the logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
 }
 
 /// The short number the kitchen calls out: the last six hex digits of the id.
@@ -222,6 +225,7 @@ mod tests {
             }),
             status: None,
             reason: None,
+            correlation_id: None,
         }
     }
 
@@ -268,6 +272,12 @@ mod tests {
             "the number is printed large"
         );
         assert!(!commands.contains(&Command::Reverse(true)), "no banner");
+        let text = crate::escpos::to_text(&commands);
+        assert!(
+            text.contains("[bold]  2 x Classic Burger\n       + Cheddar\n       * no onions\n"),
+            "{text}"
+        );
+        assert!(text.contains("[large] #1D9E01\n"), "{text}");
     }
 
     #[test]

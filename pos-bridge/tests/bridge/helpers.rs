@@ -123,6 +123,17 @@ pub async fn spawn_env() -> TestEnv {
         database_url: with_database(&admin_database_url(), &database),
         db_pool_size: 8,
     };
+    // Create the topics first and wait until the broker's metadata shows
+    // them: right after creation it may report no partitions yet, which
+    // `ensure_topics` (rightly) refuses.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while let Err(error) = platform::ensure_topics(&kafka).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "creating topics: {error:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let cancel = CancellationToken::new();
     let mut tasks = Vec::new();
     let (command_listener, query_listener, projector_listener) =
@@ -270,6 +281,7 @@ impl TestEnv {
             printer_timeout_ms: 2000,
             webhook_timeout_ms: 5000,
             signature_tolerance_secs: 300,
+            retention_days: 30,
             stores: stores
                 .into_iter()
                 .map(|(id, s)| (id.to_owned(), s))
@@ -283,6 +295,7 @@ impl TestEnv {
             kafka: self.kafka.clone(),
             postgres: self.postgres.clone(),
             group: format!("bridge-test-{}-bridge", self.suffix),
+            instance_id: None,
             settings_file: "unused.toml".into(),
         }
     }
