@@ -12,3 +12,4 @@ mod kds;
 mod kitchen;
 mod printer;
 mod schedule;
+mod standby;
