@@ -264,6 +264,7 @@ async fn main() -> anyhow::Result<()> {
                 (
                     s.clone(),
                     StoreSettings {
+                        timezone: None,
                         prep_minutes: 10,
                         auto_accept: false,
                         pos_token: None,

@@ -161,6 +161,10 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSettings {
+    /// The store's IANA time zone for printed times until its profile is read
+    /// from `qsr.stores` (which wins when it is); UTC without either.
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// How long before pickup a scheduled order's ticket is fired.
     #[serde(default)]
     pub prep_minutes: u32,
@@ -347,6 +351,11 @@ impl Settings {
             if !valid_id {
                 bail!("stores.{id}: a store id is lower-case letters, digits and `-`");
             }
+            if let Some(tz) = &store.timezone
+                && tz.parse::<chrono_tz::Tz>().is_err()
+            {
+                bail!("stores.{id}.timezone {tz:?} is not an IANA time zone");
+            }
             if store.prep_minutes > 24 * 60 {
                 bail!("stores.{id}.prep_minutes must be at most a day (1440)");
             }
@@ -465,6 +474,10 @@ mod tests {
             (
                 "command_api_url = \"http://x\"\nmax_attempts = 0",
                 "max_attempts",
+            ),
+            (
+                "command_api_url = \"http://x\"\n[stores.s]\ntimezone = \"Mars/Olympus\"",
+                "stores.s.timezone",
             ),
         ];
         for (text, expected) in cases {

@@ -196,6 +196,7 @@ impl OrderConsumer {
                 .timezones
                 .get(&event.meta.store_id)
                 .copied()
+                .or_else(|| store.settings.timezone.as_deref()?.parse().ok())
                 .unwrap_or(Tz::UTC);
             let effects = effects(event, store, tz);
             rows.extend(effects.rows);

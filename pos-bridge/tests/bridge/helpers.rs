@@ -254,6 +254,7 @@ pub fn store_settings(
     auto_accept: bool,
 ) -> StoreSettings {
     StoreSettings {
+        timezone: None,
         prep_minutes,
         auto_accept,
         pos_token: Some(Secret::new(token(Role::Pos, "bridge", &[store_id]))),
