@@ -20,8 +20,9 @@ use crate::sinks::{Failure, Senders, Sink};
 use crate::ticket::TicketKind;
 
 /// How often an idle sink looks for tickets queued by another process (a
-/// `replay`), besides being woken by the consumer.
-const IDLE_POLL: Duration = Duration::from_secs(2);
+/// `replay`) or fallen due, besides being woken by the consumer or by the
+/// next held ticket's fire time: the most a held ticket can be late.
+const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Due tickets read per query.
 const BATCH: i64 = 64;
 
@@ -136,6 +137,7 @@ async fn step(
         let next = db::next_fire(&delivery.pool, store_id, &sink.name).await?;
         return Ok(Step::Idle(next));
     }
+    let drained = rows.len() < BATCH as usize;
     for row in rows {
         if cancel.is_cancelled() {
             return Ok(Step::Stopped);
@@ -143,6 +145,12 @@ async fn step(
         if !deliver(delivery, sink, row, cancel).await? {
             return Ok(Step::Stopped);
         }
+    }
+    if drained {
+        // Nothing else was due when we looked; whatever was queued since has
+        // woken us already (the wake-up is kept until we wait), and a held
+        // ticket that fell due meanwhile is found by the next poll.
+        return Ok(Step::Idle(None));
     }
     Ok(Step::Worked)
 }
