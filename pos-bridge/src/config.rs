@@ -455,6 +455,25 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_settings_files_are_valid() {
+        let token = |name: &str| {
+            (name == "QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_TOKEN").then(|| "minted".to_owned())
+        };
+        let local = include_str!("../../stack/demo/pos-bridge.toml");
+        let s = Settings::parse(local, token).unwrap();
+        assert!(s.stores["demo-downtown"].auto_accept);
+        assert_eq!(s.stores["demo-downtown"].printers, ["127.0.0.1:9100"]);
+        let error = Settings::parse(local, no_env).unwrap_err().to_string();
+        assert!(
+            error.contains("QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_TOKEN"),
+            "{error}"
+        );
+        let compose = include_str!("../../stack/demo/pos-bridge.compose.toml");
+        let s = Settings::parse(compose, no_env).unwrap();
+        assert_eq!(s.stores["demo-downtown"].printers, ["print-sink:9100"]);
+    }
+
+    #[test]
     fn a_bad_file_says_where_and_what() {
         let cases = [
             ("command_api_url = 3", "command_api_url"),
