@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use platform::Problem;
 use serde::Deserialize;
+use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::consumer::StoreRuntime;
@@ -32,17 +33,22 @@ pub struct FeedbackState {
     pub tolerance_secs: u64,
 }
 
-/// `POST /v1/feedback/{store_id}/kds` and `POST /v1/feedback/{store_id}/stock`.
+/// `POST /v1/feedback/{store_id}/kds`, `POST /v1/feedback/{store_id}/stock`
+/// and the OpenAPI document of both at `/openapi.json`.
 pub fn routes(state: FeedbackState) -> Router {
     Router::new()
         .route("/v1/feedback/{store_id}/kds", post(kds))
         .route("/v1/feedback/{store_id}/stock", post(stock))
+        .route(
+            "/openapi.json",
+            axum::routing::get(|| async { axum::Json(ApiDoc::openapi()) }),
+        )
         .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
         .with_state(state)
 }
 
 /// What happened to an order at the kitchen display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KdsEvent {
     /// The kitchen started it: `start`.
@@ -53,7 +59,8 @@ pub enum KdsEvent {
     PickedUp,
 }
 
-#[derive(Debug, Deserialize)]
+/// A kitchen display's report on an order.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct KdsCallback {
     order_id: Uuid,
@@ -63,7 +70,8 @@ struct KdsCallback {
     ticket_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A POS system's report that an item or option ran out or is back.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StockUpdate {
     /// An item or modifier option id.
@@ -71,6 +79,13 @@ struct StockUpdate {
     available: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/feedback/{store_id}/kds",
+    request_body = KdsCallback,
+    params(("store_id" = String, Path, description = "The store"), ("x-qsr-timestamp" = String, Header, description = "Unix seconds when the request was signed"), ("x-qsr-signature" = String, Header, description = "`v1=` and the hex HMAC-SHA256 of `{timestamp}.{body}` with the store's feedback secret or one of its display secrets")),
+    responses((status = 200, description = "command-api's answer, passed on"), (status = 400, description = "`malformed_body` or `validation_failed`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 401, description = "`invalid_signature`: missing, wrong or stale signature", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 404, description = "`unknown_store`: the bridge does not serve the store", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 409, description = "command-api's refusal, e.g. `invalid_transition`, passed on", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 502, description = "`command_api_unavailable`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 503, description = "`pos_token_missing`", body = platform::ProblemBody, content_type = "application/problem+json")),
+)]
 async fn kds(
     State(state): State<FeedbackState>,
     Path(store_id): Path<String>,
@@ -100,6 +115,13 @@ async fn kds(
     forward(store, request, "kds").await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/feedback/{store_id}/stock",
+    request_body = StockUpdate,
+    params(("store_id" = String, Path, description = "The store"), ("x-qsr-timestamp" = String, Header, description = "Unix seconds when the request was signed"), ("x-qsr-signature" = String, Header, description = "`v1=` and the hex HMAC-SHA256 of `{timestamp}.{body}` with the store's feedback secret or one of its display secrets")),
+    responses((status = 200, description = "command-api's answer, passed on"), (status = 400, description = "`malformed_body` or `validation_failed`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 401, description = "`invalid_signature`: missing, wrong or stale signature", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 404, description = "`unknown_store`: the bridge does not serve the store", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 409, description = "command-api's refusal, e.g. `invalid_transition`, passed on", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 502, description = "`command_api_unavailable`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 503, description = "`pos_token_missing`", body = platform::ProblemBody, content_type = "application/problem+json")),
+)]
 async fn stock(
     State(state): State<FeedbackState>,
     Path(store_id): Path<String>,
@@ -234,4 +256,34 @@ async fn forward(
         answer.headers_mut().insert(header::CONTENT_TYPE, value);
     }
     Ok(answer)
+}
+
+/// The OpenAPI 3.1 document of the feedback endpoints.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "QSR pos-bridge feedback API",
+        description = "Kitchen displays and POS systems report back to the ordering system. Each \
+                       request is signed: HMAC-SHA256 over `{timestamp}.{body}`. Errors are RFC 9457 \
+                       problem+json with a stable `code`; command-api's answers are passed on.",
+    ),
+    paths(kds, stock)
+)]
+pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_both_feedback_routes() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for path in [
+            "/v1/feedback/{store_id}/kds",
+            "/v1/feedback/{store_id}/stock",
+        ] {
+            assert!(doc["paths"][path]["post"].is_object(), "{path} is missing");
+        }
+    }
 }
