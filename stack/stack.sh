@@ -338,6 +338,29 @@ seed_demo() {
     -H 'content-type: application/json' --data-binary @"$ROOT/stack/demo/menu.json"
   wait_until "demo store in the query API" 10 http_ok "$QUERY_API/v1/stores/$store/menu" \
     || die "the demo store did not reach the query API"
+  seed_demo_orders "$store"
+}
+
+# Three orders of the demo customer, one accepted and one ready, so the kitchen
+# queue, the customer's history and the sales have something to show.
+seed_demo_orders() {
+  local store=$1 order id version n
+  for n in 1 2 3; do
+    order=$(curl -fsS -X POST "$COMMAND_API/v1/orders" -H "authorization: Bearer $CUSTOMER_TOKEN" \
+      -H 'content-type: application/json' -H "idempotency-key: demo-order-$n" \
+      -d '{"store_id":"'"$store"'","fulfillment":{"type":"pickup","pickup_at":null},"lines":[{"item_id":"classic-burger","quantity":'"$n"',"modifiers":["cheddar"]},{"item_id":"fries","quantity":1,"modifiers":[]}],"tip":{"amount":100,"currency":"USD"},"payment":{"token":"tok_visa"}}') \
+      || die "placing demo order $n failed"
+    id=$(printf '%s' "$order" | sed -E 's/.*"order_id":"([^"]+)".*/\1/')
+    [ "$n" -lt 2 ] || version=$(curl -fsS -X POST "$COMMAND_API/v1/orders/$id/accept" \
+      -H "authorization: Bearer $STAFF_TOKEN" | sed -E 's/.*"version":([0-9]+).*/\1/')
+    [ "$n" -lt 3 ] || version=$(curl -fsS -X POST "$COMMAND_API/v1/orders/$id/ready" \
+      -H "authorization: Bearer $STAFF_TOKEN" | sed -E 's/.*"version":([0-9]+).*/\1/')
+    DEMO_ORDER=$id
+  done
+  # Read-your-writes: the last command's version, once the read model has it.
+  curl -fsS -o /dev/null "$QUERY_API/v1/orders/$DEMO_ORDER?min_version=${version:-2}&wait_ms=10000" \
+    -H "authorization: Bearer $ADMIN_TOKEN" || die "the demo orders did not reach the query API"
+  log "placed 3 demo orders"
 }
 
 banner() {
@@ -345,8 +368,8 @@ banner() {
 
   QSR ordering backend is up.
     command-api  $COMMAND_API          (POST /v1/orders, PUT /v1/stores/...)
-    query-api    $QUERY_API          (GET /v1/orders/{id}, GET /v1/stores/{id}/menu)
-    projector    http://127.0.0.1:8083          (/healthz, /readyz)
+    query-api    $QUERY_API          (GET /v1/orders/{id}, /v1/stores/{id}/menu, ..., /openapi.json)
+    projector    http://127.0.0.1:8083          (/healthz, /readyz, /metrics; dead letters in qsr.dead-letter)
     pos-bridge   http://127.0.0.1:8082          (tickets to the demo printer at 127.0.0.1:9100)
     Kafka        $BROKERS                 (topics qsr.stores, qsr.orders)
     Postgres     $(pg_url)
@@ -363,9 +386,17 @@ banner() {
     curl -s -X POST $COMMAND_API/v1/orders -H 'content-type: application/json' \\
       -H 'authorization: Bearer $CUSTOMER_TOKEN' \\
       -d '{"store_id":"demo-downtown","fulfillment":{"type":"pickup","pickup_at":null},"lines":[{"item_id":"classic-burger","quantity":2,"modifiers":["cheddar"]},{"item_id":"fries","quantity":1,"modifiers":[]}],"payment":{"token":"tok_visa"}}'
-  Then read it back, and accept it as the store's staff (use the order_id it answers):
-    curl -s $QUERY_API/v1/orders/ORDER_ID
+  Then read it back (waiting for the version the command answered), follow its
+  status live, and move it along as the store's staff (use the order_id it answers):
+    curl -s '$QUERY_API/v1/orders/ORDER_ID?min_version=2' -H 'authorization: Bearer $CUSTOMER_TOKEN'
+    curl -sN $QUERY_API/v1/orders/ORDER_ID/events -H 'authorization: Bearer $CUSTOMER_TOKEN' &
     curl -s -X POST $COMMAND_API/v1/orders/ORDER_ID/accept -H 'authorization: Bearer $STAFF_TOKEN'
+  More reads (the demo data has three orders):
+    curl -s $QUERY_API/v1/stores/demo-downtown            # open now, busy, next slots
+    curl -s $QUERY_API/v1/stores/demo-downtown/menu       # live availability, ETag
+    curl -s $QUERY_API/v1/stores/demo-downtown/orders -H 'authorization: Bearer $STAFF_TOKEN'
+    curl -s $QUERY_API/v1/customers/me/orders -H 'authorization: Bearer $CUSTOMER_TOKEN'
+    curl -s "$QUERY_API/v1/stores/demo-downtown/sales?date=\$(TZ=America/New_York date +%F)" -H 'authorization: Bearer $ADMIN_TOKEN'
   The printed ticket:  tail -f $LOGS/print-sink.log
 
 EOF

@@ -1,8 +1,8 @@
 //! The OpenAPI 3.1 document of the command API, generated from the handlers'
 //! and bodies' annotations and served at `/openapi.json`.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use platform::BearerAuth;
+use utoipa::OpenApi;
 
 use crate::routes;
 
@@ -32,23 +32,6 @@ use crate::routes;
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -20,7 +20,10 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    platform::ensure_topics(&config.kafka).await?;
+    platform::retry_at_start("creating the topics", || {
+        platform::ensure_topics(&config.kafka)
+    })
+    .await?;
     let (writers, threads) = Writers::start(&config)?;
     let stop = Arc::new(AtomicBool::new(false));
     let membership =

@@ -49,38 +49,8 @@ impl KafkaArgs {
 /// Creates both topics if they are missing, and checks that they have the
 /// configured partition count. Safe to run from every service at every start.
 pub async fn ensure_topics(args: &KafkaArgs) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = args
-        .client_config()
-        .create()
-        .context("creating a Kafka admin client")?;
     let topics = [args.stores_topic.as_str(), args.orders_topic.as_str()];
-    let new_topics: Vec<NewTopic<'_>> = topics
-        .iter()
-        .map(|name| {
-            NewTopic::new(
-                name,
-                args.partitions,
-                TopicReplication::Fixed(args.replication),
-            )
-            // The log is the source of truth: never pruned by time or size.
-            .set("retention.ms", "-1")
-            .set("retention.bytes", "-1")
-        })
-        .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin
-        .create_topics(&new_topics, &options)
-        .await
-        .with_context(|| format!("creating topics {topics:?} on {}", args.brokers))?;
-    for result in results {
-        match result {
-            Ok(name) => {
-                tracing::info!(topic = %name, partitions = args.partitions, "created topic")
-            }
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((name, code)) => bail!("creating topic {name}: {code}"),
-        }
-    }
+    create_missing(args, &topics, args.partitions).await?;
     let consumer: BaseConsumer = args
         .client_config()
         .create()
@@ -108,6 +78,41 @@ pub async fn ensure_topics(args: &KafkaArgs) -> anyhow::Result<()> {
     })
     .await
     .context("joining the metadata check")?
+}
+
+/// Creates the topic `name` with `partitions` if it is missing: for a side
+/// topic such as a dead-letter topic, whose partitioning does not matter.
+pub async fn ensure_topic(args: &KafkaArgs, name: &str, partitions: i32) -> anyhow::Result<()> {
+    create_missing(args, &[name], partitions).await
+}
+
+async fn create_missing(args: &KafkaArgs, topics: &[&str], partitions: i32) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = args
+        .client_config()
+        .create()
+        .context("creating a Kafka admin client")?;
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|name| {
+            NewTopic::new(name, partitions, TopicReplication::Fixed(args.replication))
+                // The log is the source of truth: never pruned by time or size.
+                .set("retention.ms", "-1")
+                .set("retention.bytes", "-1")
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin
+        .create_topics(&new_topics, &options)
+        .await
+        .with_context(|| format!("creating topics {topics:?} on {}", args.brokers))?;
+    for result in results {
+        match result {
+            Ok(name) => tracing::info!(topic = %name, partitions, "created topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => bail!("creating topic {name}: {code}"),
+        }
+    }
+    Ok(())
 }
 
 /// A metadata request to the brokers: the readiness check of Kafka.

@@ -22,6 +22,8 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// Seconds for `Retry-After`, as a `503` during a rebuild has.
     pub retry_after: Option<u32>,
+    /// The version a resource is at, for a `409` that asked for another.
+    pub current_version: Option<i64>,
 }
 
 /// An error, as RFC 9457 lays it out (`application/problem+json`).
@@ -39,6 +41,9 @@ pub struct ProblemBody<'a> {
     /// Each invalid field, for `validation_failed`.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
     pub errors: &'a [FieldError],
+    /// The version the resource is at, when the request asked for another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
 }
 
 impl Problem {
@@ -49,6 +54,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            current_version: None,
         }
     }
 
@@ -59,6 +65,11 @@ impl Problem {
 
     pub fn retry_after(mut self, seconds: u32) -> Self {
         self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn with_current_version(mut self, version: i64) -> Self {
+        self.current_version = Some(version);
         self
     }
 
@@ -81,6 +92,7 @@ impl IntoResponse for Problem {
             detail: &self.detail,
             code: self.code,
             errors: &self.errors,
+            current_version: self.current_version,
         };
         let body = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (self.status, body).into_response();

@@ -1,189 +1,806 @@
-//! How each event changes the read models. Every write is guarded by the
-//! aggregate version, so applying an event the models already hold changes
-//! nothing.
+//! How a batch of events changes the read models. The rows the batch touches
+//! are read once, its events are folded into them in memory in log order, and
+//! the changed rows are written back with one multi-row statement per table:
+//! a batch costs the same handful of round trips however many events it holds.
+//!
+//! An event the models already hold (its version is not newer than the row's)
+//! changes nothing, so a batch applied twice equals the batch applied once; the
+//! offsets stored in the same transaction make that the exception anyway.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context;
-use schemas::{Event, EventData};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use schemas::{Event, EventData, TotalsV1};
+use serde_json::Value;
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
-pub async fn apply(tx: &Transaction<'_>, event: &Event) -> anyhow::Result<()> {
-    let version = i64::try_from(event.meta.version).context("aggregate version out of range")?;
-    match &event.data {
-        EventData::StoreConfigured(e) => {
-            tx.execute(
-                "insert into stores (store_id, name, timezone, currency, tax_rate_bps, hours, pickup, \
-                                     version, updated_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 on conflict (store_id) do update set \
-                   name = excluded.name, timezone = excluded.timezone, currency = excluded.currency, \
-                   tax_rate_bps = excluded.tax_rate_bps, hours = excluded.hours, \
-                   pickup = excluded.pickup, version = excluded.version, \
-                   updated_at = excluded.updated_at \
-                 where stores.version < excluded.version",
-                &[
-                    &e.store_id,
-                    &e.name,
-                    &e.timezone,
-                    &e.currency,
-                    &i32::try_from(e.tax_rate_bps).context("tax rate out of range")?,
-                    &serde_json::to_value(&e.hours)?,
-                    &serde_json::to_value(&e.pickup)?,
-                    &version,
-                    &event.meta.time,
-                ],
-            )
-            .await
-            .context("upserting a store")?;
+/// An event that decodes but that the read models cannot take, and why: it
+/// goes to the dead-letter topic like a record that does not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unapplied {
+    /// Its index in the batch.
+    pub index: usize,
+    pub reason: String,
+}
+
+/// The length of a sales interval (see `V3__query_models.sql`).
+pub const SALES_INTERVAL_MINUTES: i64 = 15;
+
+/// The start of the sales interval holding `at`.
+pub fn sales_interval(at: DateTime<Utc>) -> DateTime<Utc> {
+    // Truncating a UTC instant to 15 minutes cannot fail: the duration is
+    // positive and far below the range of a timestamp.
+    at.duration_trunc(TimeDelta::minutes(SALES_INTERVAL_MINUTES))
+        .unwrap_or(at)
+}
+
+#[derive(Debug, Clone)]
+struct StoreRow {
+    store_id: String,
+    name: String,
+    timezone: String,
+    currency: String,
+    tax_rate_bps: i32,
+    hours: Value,
+    pickup: Value,
+    version: i64,
+    updated_at: DateTime<Utc>,
+    accepting_orders: bool,
+    busy_minutes: i32,
+    unavailable: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct MenuRow {
+    store_id: String,
+    menu_version: i32,
+    categories: Value,
+    published_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+struct OrderRow {
+    order_id: Uuid,
+    store_id: String,
+    customer_id: Option<String>,
+    status: &'static str,
+    version: i64,
+    lines: Value,
+    totals: TotalsV1,
+    pickup_at: DateTime<Utc>,
+    slot: DateTime<Utc>,
+    asap: bool,
+    placed_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    payment_status: Option<&'static str>,
+    captured_amount: i64,
+    refunded_amount: i64,
+    ready_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug)]
+struct StatusChange {
+    order_id: Uuid,
+    version: i64,
+    status: &'static str,
+    at: DateTime<Utc>,
+    reason: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Sales {
+    orders: i32,
+    revenue: i64,
+    tax: i64,
+    tips: i64,
+    refunds: i64,
+}
+
+/// The rows a batch reads and writes, keyed so that writing them back is
+/// deterministic (sorted keys also keep concurrent writers from deadlocking).
+#[derive(Debug, Default)]
+struct Models {
+    stores: BTreeMap<String, StoreRow>,
+    menus: BTreeMap<String, MenuRow>,
+    orders: BTreeMap<Uuid, OrderRow>,
+    changed_stores: BTreeSet<String>,
+    changed_menus: BTreeSet<String>,
+    changed_orders: BTreeSet<Uuid>,
+    status_changes: Vec<StatusChange>,
+    sales: BTreeMap<(String, DateTime<Utc>), Sales>,
+}
+
+/// Applies `events` (in log order) to the read models within `tx`, and
+/// answers the ones that could not be applied.
+pub async fn apply_batch(
+    tx: &Transaction<'_>,
+    events: &[(usize, &Event)],
+) -> anyhow::Result<Vec<Unapplied>> {
+    let mut models = Models::load(tx, events).await?;
+    let mut unapplied = Vec::new();
+    for &(index, event) in events {
+        if let Err(reason) = models.apply(event) {
+            unapplied.push(Unapplied { index, reason });
         }
-        EventData::MenuPublished(e) => {
-            tx.execute(
-                "insert into menus (store_id, menu_version, categories, published_at) \
-                 values ($1, $2, $3, $4) \
-                 on conflict (store_id) do update set \
-                   menu_version = excluded.menu_version, categories = excluded.categories, \
-                   published_at = excluded.published_at \
-                 where menus.menu_version < excluded.menu_version",
-                &[
-                    &e.store_id,
-                    &i32::try_from(e.menu_version).context("menu version out of range")?,
-                    &serde_json::to_value(&e.categories)?,
-                    &event.meta.time,
-                ],
-            )
-            .await
-            .context("upserting a menu")?;
-            tx.execute(
-                "update stores set version = $2, updated_at = $3 \
-                 where store_id = $1 and version < $2",
-                &[&e.store_id, &version, &event.meta.time],
-            )
-            .await
-            .context("bumping a store's version")?;
-        }
-        EventData::OrderPlaced(e) => {
-            tx.execute(
-                "insert into orders (order_id, store_id, customer_id, status, version, lines, totals, \
-                                     pickup_at, slot, asap, placed_at, updated_at) \
-                 values ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, $10, $11) \
-                 on conflict (order_id) do nothing",
-                &[
-                    &e.order_id,
-                    &e.store_id,
-                    &e.customer_id,
-                    &version,
-                    &serde_json::to_value(&e.lines)?,
-                    &serde_json::to_value(&e.totals)?,
-                    &e.pickup_at,
-                    &e.slot,
-                    &e.asap,
-                    &e.placed_at,
-                    &event.meta.time,
-                ],
-            )
-            .await
-            .context("inserting an order")?;
-        }
-        EventData::AvailabilityChanged(e) => {
-            tx.execute(
-                "update stores set \
-                   unavailable = case when $2 then array_remove(unavailable, $3) \
-                                 else array_append(array_remove(unavailable, $3), $3) end, \
-                   version = $4, updated_at = $5 \
-                 where store_id = $1 and version < $4",
-                &[&e.store_id, &e.available, &e.id, &version, &event.meta.time],
-            )
-            .await
-            .context("changing availability")?;
-        }
-        EventData::StatusChanged(e) => {
-            let busy = i32::try_from(e.busy_minutes).context("busy minutes out of range")?;
-            tx.execute(
-                "update stores set accepting_orders = $2, busy_minutes = $3, version = $4, updated_at = $5 \
-                 where store_id = $1 and version < $4",
-                &[&e.store_id, &e.accepting_orders, &busy, &version, &event.meta.time],
-            )
-            .await
-            .context("changing a store's status")?;
-        }
-        EventData::PaymentAuthorized(e) => {
-            payment(tx, e.order_id, "authorized", None, version, event).await?;
-        }
-        EventData::PaymentCaptured(e) => {
-            payment(
-                tx,
-                e.order_id,
-                "captured",
-                Some(e.amount.amount),
-                version,
-                event,
-            )
-            .await?;
-        }
-        EventData::PaymentVoided(e) => {
-            payment(tx, e.order_id, "voided", None, version, event).await?
-        }
-        EventData::PaymentRefunded(e) => {
-            tx.execute(
-                "update orders set refunded_amount = refunded_amount + $2, \
-                   payment_status = case when refunded_amount + $2 >= captured_amount \
-                                    then 'refunded' else 'partially_refunded' end, \
-                   version = $3, updated_at = $4 \
-                 where order_id = $1 and version < $3",
-                &[&e.order_id, &e.amount.amount, &version, &event.meta.time],
-            )
-            .await
-            .context("refunding a payment")?;
-        }
-        EventData::OrderAccepted(e) => status(tx, e.order_id, "accepted", version, event).await?,
-        EventData::OrderRejected(e) => status(tx, e.order_id, "rejected", version, event).await?,
-        EventData::PreparationStarted(e) => {
-            status(tx, e.order_id, "in_preparation", version, event).await?
-        }
-        EventData::OrderReady(e) => status(tx, e.order_id, "ready", version, event).await?,
-        EventData::OrderCompleted(e) => status(tx, e.order_id, "completed", version, event).await?,
-        EventData::OrderCancelled(e) => status(tx, e.order_id, "cancelled", version, event).await?,
     }
-    Ok(())
+    models.save(tx).await?;
+    Ok(unapplied)
 }
 
-async fn status(
-    tx: &Transaction<'_>,
-    order_id: Uuid,
-    status: &str,
-    version: i64,
-    event: &Event,
-) -> anyhow::Result<()> {
-    tx.execute(
-        "update orders set status = $2, version = $3, updated_at = $4 where order_id = $1 and version < $3",
-        &[&order_id, &status, &version, &event.meta.time],
-    )
-    .await
-    .with_context(|| format!("setting an order {status}"))?;
-    Ok(())
+fn version_of(event: &Event) -> Result<i64, String> {
+    i64::try_from(event.meta.version).map_err(|_| "the aggregate version is out of range".into())
 }
 
-async fn payment(
-    tx: &Transaction<'_>,
-    order_id: Uuid,
-    status: &str,
-    captured_amount: Option<i64>,
-    version: i64,
-    event: &Event,
-) -> anyhow::Result<()> {
-    tx.execute(
-        "update orders set payment_status = $2, captured_amount = coalesce($3, captured_amount), \
-           version = $4, updated_at = $5 \
-         where order_id = $1 and version < $4",
-        &[
-            &order_id,
-            &status,
-            &captured_amount,
-            &version,
-            &event.meta.time,
-        ],
-    )
-    .await
-    .with_context(|| format!("setting a payment {status}"))?;
-    Ok(())
+/// The order an order event is about, or `None` for a store event.
+fn order_of(data: &EventData) -> Option<Uuid> {
+    match data {
+        EventData::StoreConfigured(_)
+        | EventData::MenuPublished(_)
+        | EventData::AvailabilityChanged(_)
+        | EventData::StatusChanged(_) => None,
+        EventData::OrderPlaced(e) => Some(e.order_id),
+        EventData::PaymentAuthorized(e) => Some(e.order_id),
+        EventData::OrderAccepted(e) => Some(e.order_id),
+        EventData::OrderRejected(e) => Some(e.order_id),
+        EventData::PreparationStarted(e)
+        | EventData::OrderReady(e)
+        | EventData::OrderCompleted(e) => Some(e.order_id),
+        EventData::OrderCancelled(e) => Some(e.order_id),
+        EventData::PaymentCaptured(e) => Some(e.order_id),
+        EventData::PaymentVoided(e) => Some(e.order_id),
+        EventData::PaymentRefunded(e) => Some(e.order_id),
+    }
+}
+
+impl Models {
+    async fn load(tx: &Transaction<'_>, events: &[(usize, &Event)]) -> anyhow::Result<Models> {
+        let mut store_ids = BTreeSet::new();
+        let mut menu_ids = BTreeSet::new();
+        let mut order_ids = BTreeSet::new();
+        for (_, event) in events {
+            match order_of(&event.data) {
+                Some(order_id) => {
+                    order_ids.insert(order_id);
+                }
+                None => {
+                    store_ids.insert(event.meta.store_id.clone());
+                    if matches!(event.data, EventData::MenuPublished(_)) {
+                        menu_ids.insert(event.meta.store_id.clone());
+                    }
+                }
+            }
+        }
+        let mut models = Models::default();
+        if !store_ids.is_empty() {
+            let ids: Vec<String> = store_ids.into_iter().collect();
+            for row in tx
+                .query(
+                    "select store_id, name, timezone, currency, tax_rate_bps, hours, pickup, version, \
+                            updated_at, accepting_orders, busy_minutes, unavailable \
+                     from stores where store_id = any($1) for update",
+                    &[&ids],
+                )
+                .await
+                .context("reading stores")?
+            {
+                let store = StoreRow {
+                    store_id: row.get(0),
+                    name: row.get(1),
+                    timezone: row.get(2),
+                    currency: row.get(3),
+                    tax_rate_bps: row.get(4),
+                    hours: row.get(5),
+                    pickup: row.get(6),
+                    version: row.get(7),
+                    updated_at: row.get(8),
+                    accepting_orders: row.get(9),
+                    busy_minutes: row.get(10),
+                    unavailable: row.get(11),
+                };
+                models.stores.insert(store.store_id.clone(), store);
+            }
+        }
+        if !menu_ids.is_empty() {
+            let ids: Vec<String> = menu_ids.into_iter().collect();
+            for row in tx
+                .query(
+                    "select store_id, menu_version, categories, published_at \
+                     from menus where store_id = any($1) for update",
+                    &[&ids],
+                )
+                .await
+                .context("reading menus")?
+            {
+                let menu = MenuRow {
+                    store_id: row.get(0),
+                    menu_version: row.get(1),
+                    categories: row.get(2),
+                    published_at: row.get(3),
+                };
+                models.menus.insert(menu.store_id.clone(), menu);
+            }
+        }
+        if !order_ids.is_empty() {
+            let ids: Vec<Uuid> = order_ids.into_iter().collect();
+            for row in tx
+                .query(
+                    "select order_id, store_id, customer_id, status, version, lines, totals, pickup_at, \
+                            slot, asap, placed_at, updated_at, payment_status, captured_amount, \
+                            refunded_amount, ready_at \
+                     from orders where order_id = any($1) for update",
+                    &[&ids],
+                )
+                .await
+                .context("reading orders")?
+            {
+                let status: String = row.get(3);
+                let payment_status: Option<String> = row.get(12);
+                let order = OrderRow {
+                    order_id: row.get(0),
+                    store_id: row.get(1),
+                    customer_id: row.get(2),
+                    status: known_status(&status)?,
+                    version: row.get(4),
+                    lines: row.get(5),
+                    totals: serde_json::from_value(row.get(6)).context("reading an order's totals")?,
+                    pickup_at: row.get(7),
+                    slot: row.get(8),
+                    asap: row.get(9),
+                    placed_at: row.get(10),
+                    updated_at: row.get(11),
+                    payment_status: payment_status.as_deref().map(known_payment).transpose()?,
+                    captured_amount: row.get(13),
+                    refunded_amount: row.get(14),
+                    ready_at: row.get(15),
+                };
+                models.orders.insert(order.order_id, order);
+            }
+        }
+        Ok(models)
+    }
+
+    /// Folds one event into the rows; `Err` says why it cannot be applied.
+    fn apply(&mut self, event: &Event) -> Result<(), String> {
+        let version = version_of(event)?;
+        let time = event.meta.time;
+        match &event.data {
+            EventData::StoreConfigured(e) => {
+                let hours = serde_json::to_value(&e.hours).map_err(|e| e.to_string())?;
+                let pickup = serde_json::to_value(&e.pickup).map_err(|e| e.to_string())?;
+                let tax_rate_bps =
+                    i32::try_from(e.tax_rate_bps).map_err(|_| "tax rate out of range")?;
+                match self.stores.get_mut(&e.store_id) {
+                    Some(store) if store.version >= version => return Ok(()),
+                    Some(store) => {
+                        store.name.clone_from(&e.name);
+                        store.timezone.clone_from(&e.timezone);
+                        store.currency.clone_from(&e.currency);
+                        store.tax_rate_bps = tax_rate_bps;
+                        store.hours = hours;
+                        store.pickup = pickup;
+                        store.version = version;
+                        store.updated_at = time;
+                    }
+                    None => {
+                        self.stores.insert(
+                            e.store_id.clone(),
+                            StoreRow {
+                                store_id: e.store_id.clone(),
+                                name: e.name.clone(),
+                                timezone: e.timezone.clone(),
+                                currency: e.currency.clone(),
+                                tax_rate_bps,
+                                hours,
+                                pickup,
+                                version,
+                                updated_at: time,
+                                accepting_orders: true,
+                                busy_minutes: 0,
+                                unavailable: Vec::new(),
+                            },
+                        );
+                    }
+                }
+                self.changed_stores.insert(e.store_id.clone());
+            }
+            EventData::MenuPublished(e) => {
+                let Some(store) = self.store(&e.store_id, version)? else {
+                    return Ok(());
+                };
+                store.version = version;
+                store.updated_at = time;
+                // As the domain does: what the new menu no longer has cannot
+                // stay taken off.
+                let ids: std::collections::HashSet<&str> = e
+                    .categories
+                    .iter()
+                    .flat_map(|c| &c.items)
+                    .flat_map(|i| {
+                        std::iter::once(i.id.as_str()).chain(
+                            i.modifier_groups
+                                .iter()
+                                .flat_map(|g| g.options.iter().map(|o| o.id.as_str())),
+                        )
+                    })
+                    .collect();
+                store.unavailable.retain(|id| ids.contains(id.as_str()));
+                let menu = MenuRow {
+                    store_id: e.store_id.clone(),
+                    menu_version: i32::try_from(e.menu_version)
+                        .map_err(|_| "menu version out of range")?,
+                    categories: serde_json::to_value(&e.categories).map_err(|e| e.to_string())?,
+                    published_at: time,
+                };
+                self.menus.insert(e.store_id.clone(), menu);
+                self.changed_stores.insert(e.store_id.clone());
+                self.changed_menus.insert(e.store_id.clone());
+            }
+            EventData::AvailabilityChanged(e) => {
+                let Some(store) = self.store(&e.store_id, version)? else {
+                    return Ok(());
+                };
+                store.unavailable.retain(|id| id != &e.id);
+                if !e.available {
+                    store.unavailable.push(e.id.clone());
+                }
+                store.version = version;
+                store.updated_at = time;
+                self.changed_stores.insert(e.store_id.clone());
+            }
+            EventData::StatusChanged(e) => {
+                let Some(store) = self.store(&e.store_id, version)? else {
+                    return Ok(());
+                };
+                store.accepting_orders = e.accepting_orders;
+                store.busy_minutes =
+                    i32::try_from(e.busy_minutes).map_err(|_| "busy minutes out of range")?;
+                store.version = version;
+                store.updated_at = time;
+                self.changed_stores.insert(e.store_id.clone());
+            }
+            EventData::OrderPlaced(e) => {
+                if self.orders.contains_key(&e.order_id) {
+                    // The first event of an order: one the models hold already.
+                    return Ok(());
+                }
+                let lines = serde_json::to_value(&e.lines).map_err(|e| e.to_string())?;
+                self.orders.insert(
+                    e.order_id,
+                    OrderRow {
+                        order_id: e.order_id,
+                        store_id: e.store_id.clone(),
+                        customer_id: e.customer_id.clone(),
+                        status: "placed",
+                        version,
+                        lines,
+                        totals: e.totals.clone(),
+                        pickup_at: e.pickup_at,
+                        slot: e.slot,
+                        asap: e.asap,
+                        placed_at: e.placed_at,
+                        updated_at: time,
+                        payment_status: None,
+                        captured_amount: 0,
+                        refunded_amount: 0,
+                        ready_at: None,
+                    },
+                );
+                self.changed_orders.insert(e.order_id);
+                self.status_changes.push(StatusChange {
+                    order_id: e.order_id,
+                    version,
+                    status: "placed",
+                    at: e.placed_at,
+                    reason: None,
+                });
+                let sales = self.sales_at(&e.store_id, e.placed_at);
+                sales.orders += 1;
+                sales.revenue += e.totals.subtotal.amount;
+                sales.tax += e.totals.tax.amount;
+                sales.tips += e.totals.tip.amount;
+            }
+            EventData::PaymentAuthorized(e) => {
+                self.payment(e.order_id, version, time, "authorized", None)?;
+            }
+            EventData::PaymentCaptured(e) => {
+                self.payment(e.order_id, version, time, "captured", Some(e.amount.amount))?;
+            }
+            EventData::PaymentVoided(e) => {
+                self.payment(e.order_id, version, time, "voided", None)?;
+            }
+            EventData::PaymentRefunded(e) => {
+                let Some(order) = self.order(e.order_id, version, time)? else {
+                    return Ok(());
+                };
+                order.refunded_amount += e.amount.amount;
+                order.payment_status = Some(if order.refunded_amount >= order.captured_amount {
+                    "refunded"
+                } else {
+                    "partially_refunded"
+                });
+                let store_id = order.store_id.clone();
+                self.sales_at(&store_id, e.at).refunds += e.amount.amount;
+            }
+            EventData::OrderAccepted(e) => {
+                if let Some(order) = self.order(e.order_id, version, time)? {
+                    order.ready_at = e.ready_at;
+                    self.status(e.order_id, version, "accepted", e.at, None);
+                }
+            }
+            EventData::OrderRejected(e) => {
+                if self.order(e.order_id, version, time)?.is_some() {
+                    self.withdraw_sale(e.order_id);
+                    self.status(
+                        e.order_id,
+                        version,
+                        "rejected",
+                        e.at,
+                        Some(e.reason.clone()),
+                    );
+                }
+            }
+            EventData::PreparationStarted(e) => {
+                if self.order(e.order_id, version, time)?.is_some() {
+                    self.status(e.order_id, version, "in_preparation", e.at, None);
+                }
+            }
+            EventData::OrderReady(e) => {
+                if self.order(e.order_id, version, time)?.is_some() {
+                    self.status(e.order_id, version, "ready", e.at, None);
+                }
+            }
+            EventData::OrderCompleted(e) => {
+                if self.order(e.order_id, version, time)?.is_some() {
+                    self.status(e.order_id, version, "completed", e.at, None);
+                }
+            }
+            EventData::OrderCancelled(e) => {
+                if self.order(e.order_id, version, time)?.is_some() {
+                    self.withdraw_sale(e.order_id);
+                    self.status(
+                        e.order_id,
+                        version,
+                        "cancelled",
+                        e.at,
+                        Some(e.reason.clone()),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The store a store event changes, or `None` when the event is one the
+    /// models already hold.
+    fn store(&mut self, store_id: &str, version: i64) -> Result<Option<&mut StoreRow>, String> {
+        match self.stores.get_mut(store_id) {
+            None => Err(format!("the store {store_id} was never configured")),
+            Some(store) if store.version >= version => Ok(None),
+            Some(store) => Ok(Some(store)),
+        }
+    }
+
+    /// The order an order event changes, with its version and time already
+    /// moved on, or `None` when the event is one the models already hold.
+    fn order(
+        &mut self,
+        order_id: Uuid,
+        version: i64,
+        time: DateTime<Utc>,
+    ) -> Result<Option<&mut OrderRow>, String> {
+        match self.orders.get_mut(&order_id) {
+            None => Err(format!("the order {order_id} was never placed")),
+            Some(order) if order.version >= version => Ok(None),
+            Some(order) => {
+                order.version = version;
+                order.updated_at = time;
+                self.changed_orders.insert(order_id);
+                Ok(Some(order))
+            }
+        }
+    }
+
+    fn payment(
+        &mut self,
+        order_id: Uuid,
+        version: i64,
+        time: DateTime<Utc>,
+        status: &'static str,
+        captured: Option<i64>,
+    ) -> Result<(), String> {
+        if let Some(order) = self.order(order_id, version, time)? {
+            order.payment_status = Some(status);
+            if let Some(amount) = captured {
+                order.captured_amount = amount;
+            }
+        }
+        Ok(())
+    }
+
+    fn status(
+        &mut self,
+        order_id: Uuid,
+        version: i64,
+        status: &'static str,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    ) {
+        if let Some(order) = self.orders.get_mut(&order_id) {
+            order.status = status;
+        }
+        self.status_changes.push(StatusChange {
+            order_id,
+            version,
+            status,
+            at,
+            reason,
+        });
+    }
+
+    /// A rejected or cancelled order stops counting in the sales of the
+    /// interval it was placed in.
+    fn withdraw_sale(&mut self, order_id: Uuid) {
+        let Some(order) = self.orders.get(&order_id) else {
+            return;
+        };
+        let (store_id, placed_at, totals) = (
+            order.store_id.clone(),
+            order.placed_at,
+            order.totals.clone(),
+        );
+        let sales = self.sales_at(&store_id, placed_at);
+        sales.orders -= 1;
+        sales.revenue -= totals.subtotal.amount;
+        sales.tax -= totals.tax.amount;
+        sales.tips -= totals.tip.amount;
+    }
+
+    fn sales_at(&mut self, store_id: &str, at: DateTime<Utc>) -> &mut Sales {
+        self.sales
+            .entry((store_id.to_owned(), sales_interval(at)))
+            .or_default()
+    }
+
+    async fn save(self, tx: &Transaction<'_>) -> anyhow::Result<()> {
+        self.save_stores(tx).await?;
+        self.save_menus(tx).await?;
+        self.save_orders(tx).await?;
+        self.save_status_changes(tx).await?;
+        self.save_sales(tx).await
+    }
+
+    async fn save_stores(&self, tx: &Transaction<'_>) -> anyhow::Result<()> {
+        if self.changed_stores.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<&StoreRow> = self
+            .changed_stores
+            .iter()
+            .filter_map(|id| self.stores.get(id))
+            .collect();
+        // A text[] column cannot travel inside unnest (it would flatten), so
+        // each store's unavailable ids go as one JSON array.
+        let unavailable: Vec<Value> = rows
+            .iter()
+            .map(|s| Value::from(s.unavailable.clone()))
+            .collect();
+        tx.execute(
+            "insert into stores (store_id, name, timezone, currency, tax_rate_bps, hours, pickup, \
+                                 version, updated_at, accepting_orders, busy_minutes, unavailable) \
+             select s.store_id, s.name, s.timezone, s.currency, s.tax_rate_bps, s.hours, s.pickup, \
+                    s.version, s.updated_at, s.accepting_orders, s.busy_minutes, \
+                    array(select jsonb_array_elements_text(s.unavailable)) \
+             from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::jsonb[], \
+                         $7::jsonb[], $8::bigint[], $9::timestamptz[], $10::bool[], $11::int[], \
+                         $12::jsonb[]) \
+                  as s(store_id, name, timezone, currency, tax_rate_bps, hours, pickup, version, \
+                       updated_at, accepting_orders, busy_minutes, unavailable) \
+             on conflict (store_id) do update set \
+               name = excluded.name, timezone = excluded.timezone, currency = excluded.currency, \
+               tax_rate_bps = excluded.tax_rate_bps, hours = excluded.hours, \
+               pickup = excluded.pickup, version = excluded.version, \
+               updated_at = excluded.updated_at, accepting_orders = excluded.accepting_orders, \
+               busy_minutes = excluded.busy_minutes, unavailable = excluded.unavailable \
+             where stores.version < excluded.version",
+            &[
+                &column(&rows, |s| s.store_id.clone()),
+                &column(&rows, |s| s.name.clone()),
+                &column(&rows, |s| s.timezone.clone()),
+                &column(&rows, |s| s.currency.clone()),
+                &column(&rows, |s| s.tax_rate_bps),
+                &column(&rows, |s| s.hours.clone()),
+                &column(&rows, |s| s.pickup.clone()),
+                &column(&rows, |s| s.version),
+                &column(&rows, |s| s.updated_at),
+                &column(&rows, |s| s.accepting_orders),
+                &column(&rows, |s| s.busy_minutes),
+                &unavailable,
+            ],
+        )
+        .await
+        .context("writing stores")?;
+        Ok(())
+    }
+
+    async fn save_menus(&self, tx: &Transaction<'_>) -> anyhow::Result<()> {
+        if self.changed_menus.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<&MenuRow> = self
+            .changed_menus
+            .iter()
+            .filter_map(|id| self.menus.get(id))
+            .collect();
+        tx.execute(
+            "insert into menus (store_id, menu_version, categories, published_at) \
+             select * from unnest($1::text[], $2::int[], $3::jsonb[], $4::timestamptz[]) \
+             on conflict (store_id) do update set \
+               menu_version = excluded.menu_version, categories = excluded.categories, \
+               published_at = excluded.published_at \
+             where menus.menu_version < excluded.menu_version",
+            &[
+                &column(&rows, |m| m.store_id.clone()),
+                &column(&rows, |m| m.menu_version),
+                &column(&rows, |m| m.categories.clone()),
+                &column(&rows, |m| m.published_at),
+            ],
+        )
+        .await
+        .context("writing menus")?;
+        Ok(())
+    }
+
+    async fn save_orders(&self, tx: &Transaction<'_>) -> anyhow::Result<()> {
+        if self.changed_orders.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<&OrderRow> = self
+            .changed_orders
+            .iter()
+            .filter_map(|id| self.orders.get(id))
+            .collect();
+        let totals = rows
+            .iter()
+            .map(|o| serde_json::to_value(&o.totals))
+            .collect::<Result<Vec<Value>, _>>()
+            .context("writing an order's totals")?;
+        tx.execute(
+            "insert into orders (order_id, store_id, customer_id, status, version, lines, totals, \
+                                 pickup_at, slot, asap, placed_at, updated_at, payment_status, \
+                                 captured_amount, refunded_amount, ready_at) \
+             select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
+                                  $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::timestamptz[], \
+                                  $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::text[], \
+                                  $14::bigint[], $15::bigint[], $16::timestamptz[]) \
+             on conflict (order_id) do update set \
+               status = excluded.status, version = excluded.version, \
+               updated_at = excluded.updated_at, payment_status = excluded.payment_status, \
+               captured_amount = excluded.captured_amount, \
+               refunded_amount = excluded.refunded_amount, ready_at = excluded.ready_at \
+             where orders.version < excluded.version",
+            &[
+                &column(&rows, |o| o.order_id),
+                &column(&rows, |o| o.store_id.clone()),
+                &column(&rows, |o| o.customer_id.clone()),
+                &column(&rows, |o| o.status),
+                &column(&rows, |o| o.version),
+                &column(&rows, |o| o.lines.clone()),
+                &totals,
+                &column(&rows, |o| o.pickup_at),
+                &column(&rows, |o| o.slot),
+                &column(&rows, |o| o.asap),
+                &column(&rows, |o| o.placed_at),
+                &column(&rows, |o| o.updated_at),
+                &column(&rows, |o| o.payment_status),
+                &column(&rows, |o| o.captured_amount),
+                &column(&rows, |o| o.refunded_amount),
+                &column(&rows, |o| o.ready_at),
+            ],
+        )
+        .await
+        .context("writing orders")?;
+        Ok(())
+    }
+
+    async fn save_status_changes(&self, tx: &Transaction<'_>) -> anyhow::Result<()> {
+        if self.status_changes.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<&StatusChange> = self.status_changes.iter().collect();
+        tx.execute(
+            "insert into order_status_changes (order_id, version, status, at, reason) \
+             select * from unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[]) \
+             on conflict (order_id, version) do nothing",
+            &[
+                &column(&rows, |c| c.order_id),
+                &column(&rows, |c| c.version),
+                &column(&rows, |c| c.status),
+                &column(&rows, |c| c.at),
+                &column(&rows, |c| c.reason.clone()),
+            ],
+        )
+        .await
+        .context("writing status changes")?;
+        Ok(())
+    }
+
+    async fn save_sales(&self, tx: &Transaction<'_>) -> anyhow::Result<()> {
+        if self.sales.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(&(String, DateTime<Utc>), &Sales)> = self.sales.iter().collect();
+        tx.execute(
+            "insert into sales_intervals (store_id, interval_start, orders, revenue, tax, tips, refunds) \
+             select * from unnest($1::text[], $2::timestamptz[], $3::int[], $4::bigint[], \
+                                  $5::bigint[], $6::bigint[], $7::bigint[]) \
+             on conflict (store_id, interval_start) do update set \
+               orders = sales_intervals.orders + excluded.orders, \
+               revenue = sales_intervals.revenue + excluded.revenue, \
+               tax = sales_intervals.tax + excluded.tax, \
+               tips = sales_intervals.tips + excluded.tips, \
+               refunds = sales_intervals.refunds + excluded.refunds",
+            &[
+                &column(&rows, |((store, _), _)| store.clone()),
+                &column(&rows, |((_, start), _)| *start),
+                &column(&rows, |(_, s)| s.orders),
+                &column(&rows, |(_, s)| s.revenue),
+                &column(&rows, |(_, s)| s.tax),
+                &column(&rows, |(_, s)| s.tips),
+                &column(&rows, |(_, s)| s.refunds),
+            ],
+        )
+        .await
+        .context("writing sales")?;
+        Ok(())
+    }
+}
+
+/// One column of a multi-row statement.
+fn column<R, T>(rows: &[R], field: impl Fn(&R) -> T) -> Vec<T> {
+    rows.iter().map(field).collect()
+}
+
+fn known_status(status: &str) -> anyhow::Result<&'static str> {
+    const STATUSES: [&str; 7] = [
+        "placed",
+        "accepted",
+        "rejected",
+        "in_preparation",
+        "ready",
+        "completed",
+        "cancelled",
+    ];
+    STATUSES
+        .into_iter()
+        .find(|s| *s == status)
+        .with_context(|| format!("an order row has the unknown status {status:?}"))
+}
+
+fn known_payment(status: &str) -> anyhow::Result<&'static str> {
+    const STATUSES: [&str; 5] = [
+        "authorized",
+        "captured",
+        "voided",
+        "partially_refunded",
+        "refunded",
+    ];
+    STATUSES
+        .into_iter()
+        .find(|s| *s == status)
+        .with_context(|| format!("an order row has the unknown payment status {status:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sales_intervals_are_quarters_of_an_hour_in_utc() {
+        let at: DateTime<Utc> = "2026-11-01T05:44:59.999Z".parse().unwrap();
+        let start: DateTime<Utc> = "2026-11-01T05:30:00Z".parse().unwrap();
+        assert_eq!(sales_interval(at), start);
+        assert_eq!(sales_interval(start), start);
+    }
 }

@@ -22,4 +22,7 @@ pub struct Config {
     #[arg(long, env = "QSR_PROJECTOR_BATCH_MAX", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_max: u32,
+    /// Where records the read models cannot take go, with the reason in headers.
+    #[arg(long, env = "QSR_DEAD_LETTER_TOPIC", default_value = "qsr.dead-letter")]
+    pub dead_letter_topic: String,
 }

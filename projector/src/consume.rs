@@ -4,17 +4,21 @@
 //! nothing is applied twice.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::Utc;
 use deadpool_postgres::Pool;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::Config;
-use crate::apply::apply;
+use crate::apply::{Unapplied, apply_batch};
+use crate::dead_letter::DeadLetters;
 
 /// The channel `NOTIFY`ed after each applied batch.
 pub const NOTIFY_CHANNEL: &str = "qsr_read_models";
@@ -26,15 +30,73 @@ enum Step {
     Idle,
 }
 
+/// How far the projection is behind each partition: the last stable offset
+/// the broker reports (librdkafka statistics) less the next offset to apply.
+#[derive(Debug, Default)]
+struct Lag {
+    /// (topic, partition) -> (last stable offset, next offset to apply).
+    partitions: Mutex<HashMap<(String, i32), (i64, i64)>>,
+}
+
+impl Lag {
+    fn update(&self, topic: &str, partition: i32, stable: Option<i64>, next: Option<i64>) {
+        let mut partitions = self
+            .partitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entry = partitions
+            .entry((topic.to_owned(), partition))
+            .or_insert((0, 0));
+        if let Some(stable) = stable {
+            entry.0 = stable;
+        }
+        if let Some(next) = next {
+            entry.1 = next;
+        }
+        // The stable offset counts transaction markers too, so a caught-up
+        // partition may show one record of lag until the next statistics.
+        let lag = (entry.0 - entry.1).max(0);
+        metrics::gauge!(
+            "qsr_projector_lag_records",
+            "topic" => topic.to_owned(),
+            "partition" => partition.to_string()
+        )
+        .set(lag as f64);
+    }
+}
+
+/// Receives librdkafka's statistics for the lag gauges.
+struct ProjectorContext {
+    lag: Arc<Lag>,
+}
+
+impl ClientContext for ProjectorContext {
+    fn stats(&self, statistics: Statistics) {
+        for (name, topic) in &statistics.topics {
+            for (&partition, stats) in &topic.partitions {
+                if partition >= 0 && stats.ls_offset >= 0 {
+                    self.lag
+                        .update(name, partition, Some(stats.ls_offset), None);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for ProjectorContext {}
+
 pub struct Projection {
     config: Config,
     pool: Pool,
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<ProjectorContext>,
+    dead_letters: DeadLetters,
+    lag: Arc<Lag>,
 }
 
 impl Projection {
     pub fn new(config: Config, pool: Pool) -> anyhow::Result<Projection> {
-        let consumer: StreamConsumer = config
+        let lag = Arc::new(Lag::default());
+        let consumer: StreamConsumer<ProjectorContext> = config
             .kafka
             .client_config()
             .set("group.id", &config.group)
@@ -42,12 +104,16 @@ impl Projection {
             .set("enable.auto.offset.store", "false")
             .set("isolation.level", "read_committed")
             .set("auto.offset.reset", "earliest")
-            .create()
+            .set("statistics.interval.ms", "2000")
+            .create_with_context(ProjectorContext { lag: lag.clone() })
             .context("creating the projector's consumer")?;
+        let dead_letters = DeadLetters::new(&config.kafka, &config.dead_letter_topic)?;
         Ok(Projection {
             config,
             pool,
             consumer,
+            dead_letters,
+            lag,
         })
     }
 
@@ -155,6 +221,25 @@ impl Projection {
     }
 
     async fn apply_batch(&self, batch: &[BorrowedMessage<'_>]) -> anyhow::Result<()> {
+        let mut next: HashMap<(&str, i32), i64> = HashMap::new();
+        let mut events = Vec::with_capacity(batch.len());
+        let mut rejected = Vec::new();
+        for (index, message) in batch.iter().enumerate() {
+            next.insert((message.topic(), message.partition()), message.offset() + 1);
+            match message.payload().map(schemas::decode) {
+                Some(Ok(event)) => events.push((index, event)),
+                Some(Err(error)) => rejected.push(Unapplied {
+                    index,
+                    reason: format!("cannot be decoded: {error}"),
+                }),
+                None => rejected.push(Unapplied {
+                    index,
+                    reason: "has no value".into(),
+                }),
+            }
+        }
+        let decoded: Vec<(usize, &schemas::Event)> = events.iter().map(|(i, e)| (*i, e)).collect();
+
         let mut client = self
             .pool
             .get()
@@ -164,44 +249,52 @@ impl Projection {
             .transaction()
             .await
             .context("beginning a transaction")?;
-        let mut next: HashMap<(&str, i32), i64> = HashMap::new();
-        for message in batch {
-            next.insert((message.topic(), message.partition()), message.offset() + 1);
-            let Some(payload) = message.payload() else {
-                continue;
-            };
-            match schemas::decode(payload) {
-                Ok(event) => apply(&tx, &event).await.with_context(|| {
-                    format!(
-                        "applying {} at {}/{}@{}",
-                        event.data.event_type(),
-                        message.topic(),
-                        message.partition(),
-                        message.offset()
-                    )
-                })?,
-                Err(error) => tracing::error!(
-                    topic = message.topic(),
-                    partition = message.partition(),
-                    offset = message.offset(),
-                    error = %error,
-                    "skipping a record that cannot be decoded"
-                ),
-            }
+        let unapplied = apply_batch(&tx, &decoded).await?;
+        let applied = decoded.len() - unapplied.len();
+        rejected.extend(unapplied);
+        for unapplied in &rejected {
+            let message = &batch[unapplied.index];
+            tracing::error!(
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                reason = %unapplied.reason,
+                dead_letter_topic = self.dead_letters.topic(),
+                "dead-lettering a record the read models cannot take"
+            );
+            // Before the commit: a crash in between sends it again, never loses it.
+            self.dead_letters.send(message, &unapplied.reason).await?;
         }
-        for ((topic, partition), offset) in &next {
-            tx.execute(
-                "insert into projector_offsets (topic, partition, next_offset) values ($1, $2, $3) \
-                 on conflict (topic, partition) do update set next_offset = excluded.next_offset",
-                &[topic, partition, offset],
-            )
-            .await
-            .context("storing offsets")?;
+        let (mut topics, mut partitions, mut offsets) = (Vec::new(), Vec::new(), Vec::new());
+        for (&(topic, partition), &offset) in &next {
+            topics.push(topic);
+            partitions.push(partition);
+            offsets.push(offset);
         }
+        tx.execute(
+            "insert into projector_offsets (topic, partition, next_offset) \
+             select * from unnest($1::text[], $2::int[], $3::bigint[]) \
+             on conflict (topic, partition) do update set next_offset = excluded.next_offset",
+            &[&topics, &partitions, &offsets],
+        )
+        .await
+        .context("storing offsets")?;
         tx.execute(&format!("notify {NOTIFY_CHANNEL}"), &[])
             .await
             .context("notifying")?;
         tx.commit().await.context("committing the batch")?;
+
+        let now = Utc::now();
+        metrics::counter!("qsr_projector_events_applied_total").increment(applied as u64);
+        metrics::counter!("qsr_projector_dead_lettered_total").increment(rejected.len() as u64);
+        metrics::histogram!("qsr_projector_batch_events").record(batch.len() as f64);
+        for (_, event) in &decoded {
+            let age = (now - event.meta.time).to_std().unwrap_or_default();
+            metrics::histogram!("qsr_projector_visible_after_seconds").record(age.as_secs_f64());
+        }
+        for ((topic, partition), offset) in next {
+            self.lag.update(topic, partition, None, Some(offset));
+        }
         Ok(())
     }
 }

@@ -7,7 +7,13 @@
 mod apply;
 mod config;
 mod consume;
+mod dead_letter;
 mod server;
 
+pub use apply::{SALES_INTERVAL_MINUTES, sales_interval};
 pub use config::Config;
+pub use consume::NOTIFY_CHANNEL;
+pub use dead_letter::{
+    OFFSET_HEADER, PARTITION_HEADER, REASON_HEADER, SERVICE_HEADER, TOPIC_HEADER,
+};
 pub use server::{migrate, run};

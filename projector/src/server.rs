@@ -37,8 +37,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let pool = platform::connect_pool(&config.postgres)?;
-    migrate(&pool).await?;
-    platform::ensure_topics(&config.kafka).await?;
+    platform::retry_at_start("migrating the read models", || migrate(&pool)).await?;
+    platform::retry_at_start("creating the topics", || async {
+        platform::ensure_topics(&config.kafka).await?;
+        platform::ensure_topic(&config.kafka, &config.dead_letter_topic, 1).await
+    })
+    .await?;
     let ready: ReadyCheck = {
         let (pool, kafka) = (pool.clone(), config.kafka.clone());
         Arc::new(move || {

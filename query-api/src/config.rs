@@ -2,9 +2,10 @@
 
 use std::net::SocketAddr;
 
-use platform::PostgresArgs;
+use platform::{AuthArgs, PostgresArgs};
 
-/// Serves reads of stores, menus and orders from the read models.
+/// Serves reads of stores, menus, orders, kitchen queues and sales from the
+/// read models, with live updates.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "query-api", version, about)]
 pub struct Config {
@@ -13,4 +14,6 @@ pub struct Config {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub postgres: PostgresArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }

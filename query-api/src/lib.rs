@@ -1,12 +1,17 @@
-//! query-api: answers reads from the Postgres read models the projector keeps.
-//! It never touches Kafka.
+//! query-api: answers reads from the Postgres read models the projector keeps,
+//! and follows the projector's notifications for read-your-writes and live
+//! updates. It never touches Kafka.
 //!
 //! Entry point: [`run`].
 
 mod config;
+mod dto;
+mod notify;
+mod openapi;
+mod params;
 mod routes;
 mod server;
 
 pub use config::Config;
-pub use routes::app;
+pub use openapi::ApiDoc;
 pub use server::run;

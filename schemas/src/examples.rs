@@ -1,12 +1,15 @@
 //! A day at a store, decided by the domain and written as the log would hold
 //! it: every event type at its current version, with fixed ids and times. It
-//! feeds `EVENTS.md` and the contract tests.
+//! feeds `EVENTS.md` and the contract tests. [`Scribe`] writes other logs the
+//! same way, for tests and benchmarks that need one without running the
+//! command API.
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use domain::{
     Action, Actor, Authorization, Cart, CartLine, CatalogId, Category, Change, Command, Currency,
-    CustomerId, Idempotency, Menu, MenuItem, ModifierGroup, ModifierOption, Money, OpeningHours,
-    OrderId, PaymentId, PickupSettings, RefundId, Store, StoreId, StoreProfile, WeeklyHours,
+    CustomerId, DomainError, Idempotency, Menu, MenuItem, ModifierGroup, ModifierOption, Money,
+    OpeningHours, OrderId, PaymentId, PickupSettings, RefundId, Store, StoreId, StoreProfile,
+    WeeklyHours,
 };
 use uuid::Uuid;
 
@@ -31,7 +34,9 @@ fn hhmm(s: &str) -> NaiveTime {
         .unwrap_or_else(|_| unreachable!("example times are HH:MM"))
 }
 
-fn profile() -> StoreProfile {
+/// The example store: New York, 10:00-22:00 (Fridays to 02:00), 15-minute
+/// slots of 20 orders.
+pub fn profile() -> StoreProfile {
     let days = [
         Weekday::Mon,
         Weekday::Tue,
@@ -68,7 +73,9 @@ fn profile() -> StoreProfile {
     }
 }
 
-fn menu() -> Menu {
+/// The example menu: a burger with a cheese choice, fries, and a cola with a
+/// size choice.
+pub fn menu() -> Menu {
     let option = |id: &str, name: &str, delta| ModifierOption {
         id: cid(id),
         name: name.into(),
@@ -126,21 +133,42 @@ fn menu() -> Menu {
     }
 }
 
-/// Runs commands through the domain and records their events as the writer would.
-struct Day {
-    store: Store,
-    clock: DateTime<Utc>,
+/// Runs commands through the domain and records their events as command-api's
+/// writer would: versions, ids, provenance. Its clock moves a minute per
+/// command; set `clock` to place commands at other times.
+#[derive(Debug)]
+pub struct Scribe {
+    pub store: Store,
+    pub clock: DateTime<Utc>,
+    id_base: u128,
     serial: u128,
-    log: Vec<Event>,
+    pub log: Vec<Event>,
 }
 
-impl Day {
-    fn next_id(&mut self) -> Uuid {
-        self.serial += 1;
-        Uuid::from_u128(0x0193_a0c4_7b1e_7cc0_8f8e_0000_0000_0000 + self.serial)
+impl Scribe {
+    /// A scribe for a new store; its ids are `id_base` plus a counter.
+    pub fn new(store_id: StoreId, clock: DateTime<Utc>, id_base: u128) -> Scribe {
+        Scribe {
+            store: Store::new(store_id),
+            clock,
+            id_base,
+            serial: 0,
+            log: Vec::new(),
+        }
     }
 
-    fn run(&mut self, actor: Actor, key: Option<&str>, action: Action) {
+    pub fn next_id(&mut self) -> Uuid {
+        self.serial += 1;
+        Uuid::from_u128(self.id_base.wrapping_add(self.serial))
+    }
+
+    /// Decides `action` at the scribe's clock plus a minute and logs its events.
+    pub fn run(
+        &mut self,
+        actor: Actor,
+        key: Option<&str>,
+        action: Action,
+    ) -> Result<(), DomainError> {
         self.clock += Duration::minutes(1);
         let command_id = self.next_id();
         let command = Command {
@@ -153,10 +181,7 @@ impl Day {
             }),
             action,
         };
-        let events = self
-            .store
-            .decide(&command)
-            .unwrap_or_else(|e| unreachable!("example command refused: {e}"));
+        let events = self.store.decide(&command)?;
         for event in events {
             self.store.apply(&event);
             let version = match &event.change {
@@ -174,9 +199,17 @@ impl Day {
             };
             self.log.push(to_wire(&event, version, provenance));
         }
+        Ok(())
     }
 
-    fn place(&mut self, order: OrderId, lines: Vec<CartLine>, tip: i64) {
+    /// Places an as-soon-as-possible order of `customer`, paid in full.
+    pub fn place(
+        &mut self,
+        customer: CustomerId,
+        order: OrderId,
+        lines: Vec<CartLine>,
+        tip: i64,
+    ) -> Result<(), DomainError> {
         let cart = Cart {
             lines,
             tip: Some(usd(tip)),
@@ -191,105 +224,107 @@ impl Day {
             amount: total,
             reference: format!("pi_{}", order.0.simple()),
         };
-        let customer =
-            Actor::Customer(CustomerId::parse("cust-7").unwrap_or_else(|_| unreachable!()));
         self.run(
-            customer,
+            Actor::Customer(customer),
             Some(&format!("place-{}", order.0.simple())),
             Action::PlaceOrder {
                 order_id: order,
                 cart,
                 payment,
             },
-        );
+        )
+    }
+}
+
+/// A cart line of the example menu.
+pub fn line(item: &str, quantity: u32, modifiers: &[&str], note: Option<&str>) -> CartLine {
+    CartLine {
+        item_id: cid(item),
+        quantity,
+        modifiers: modifiers.iter().map(|m| cid(m)).collect(),
+        note: note.map(str::to_owned),
     }
 }
 
 /// Every event type at its current version, in the order a day produces them.
 pub fn a_day_at_a_store() -> Vec<Event> {
     let store_id = StoreId::parse("downtown-42").unwrap_or_else(|_| unreachable!());
-    let mut day = Day {
-        store: Store::new(store_id),
-        clock: Utc
-            .with_ymd_and_hms(2026, 11, 24, 16, 0, 0)
-            .single()
-            .unwrap_or_default(),
-        serial: 0,
-        log: Vec::new(),
-    };
-    day.run(Actor::Admin, None, Action::ConfigureStore(profile()));
-    day.run(Actor::Admin, None, Action::PublishMenu(menu()));
-    day.run(
-        Actor::Pos,
-        None,
-        Action::SetAvailability {
-            id: cid("swiss"),
-            available: false,
-        },
-    );
-    day.run(
-        Actor::Staff,
-        None,
-        Action::SetStatus {
-            accepting_orders: true,
-            busy_minutes: Some(10),
-        },
-    );
-    let line = |item: &str, quantity, modifiers: &[&str], note: Option<&str>| CartLine {
-        item_id: cid(item),
-        quantity,
-        modifiers: modifiers.iter().map(|m| cid(m)).collect(),
-        note: note.map(str::to_owned),
-    };
+    let start = Utc
+        .with_ymd_and_hms(2026, 11, 24, 16, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let mut day = Scribe::new(store_id, start, 0x0193_a0c4_7b1e_7cc0_8f8e_0000_0000_0000);
+    let customer = CustomerId::parse("cust-7").unwrap_or_else(|_| unreachable!());
     let (a, b, c) = (
         OrderId(day.next_id()),
         OrderId(day.next_id()),
         OrderId(day.next_id()),
     );
-    day.place(
-        a,
-        vec![
-            line("classic", 2, &["cheddar"], Some("no onions")),
-            line("cola", 1, &["large"], None),
-        ],
-        200,
-    );
-    day.run(
-        Actor::Pos,
-        None,
-        Action::AcceptOrder {
+    let ready_at = start + Duration::minutes(20);
+    let refund = RefundId(Uuid::from_u128(0x0193_a0c4_7b1e_7cc0_8f8e_0000_0000_ffff));
+    let steps: Vec<(Actor, Option<&str>, Action)> = vec![
+        (Actor::Admin, None, Action::ConfigureStore(profile())),
+        (Actor::Admin, None, Action::PublishMenu(menu())),
+        (
+            Actor::Pos,
+            None,
+            Action::SetAvailability {
+                id: cid("swiss"),
+                available: false,
+            },
+        ),
+        (
+            Actor::Staff,
+            None,
+            Action::SetStatus {
+                accepting_orders: true,
+                busy_minutes: Some(10),
+            },
+        ),
+    ];
+    let result = (|| -> Result<(), DomainError> {
+        for (actor, key, action) in steps {
+            day.run(actor, key, action)?;
+        }
+        day.place(
+            customer.clone(),
+            a,
+            vec![
+                line("classic", 2, &["cheddar"], Some("no onions")),
+                line("cola", 1, &["large"], None),
+            ],
+            200,
+        )?;
+        let accept = Action::AcceptOrder {
             order_id: a,
-            ready_at: Some(day.clock + Duration::minutes(15)),
-        },
-    );
-    day.run(Actor::Staff, None, Action::StartOrder { order_id: a });
-    day.run(Actor::Pos, None, Action::MarkReady { order_id: a });
-    day.run(Actor::Staff, None, Action::CompleteOrder { order_id: a });
-    let refund = Action::RefundOrder {
-        order_id: a,
-        refund_id: RefundId(day.next_id()),
-        amount: usd(300),
-        reason: "cola was flat".into(),
-    };
-    day.run(Actor::Staff, Some("refund-1"), refund);
-    day.place(b, vec![line("fries", 1, &[], None)], 0);
-    day.run(
-        Actor::Staff,
-        None,
-        Action::RejectOrder {
+            ready_at: Some(ready_at),
+        };
+        day.run(Actor::Pos, None, accept)?;
+        day.run(Actor::Staff, None, Action::StartOrder { order_id: a })?;
+        day.run(Actor::Pos, None, Action::MarkReady { order_id: a })?;
+        day.run(Actor::Staff, None, Action::CompleteOrder { order_id: a })?;
+        let refund = Action::RefundOrder {
+            order_id: a,
+            refund_id: refund,
+            amount: usd(300),
+            reason: "cola was flat".into(),
+        };
+        day.run(Actor::Staff, Some("refund-1"), refund)?;
+        day.place(customer.clone(), b, vec![line("fries", 1, &[], None)], 0)?;
+        let reject = Action::RejectOrder {
             order_id: b,
             reason: "fryer is down".into(),
-        },
-    );
-    day.place(c, vec![line("classic", 1, &[], None)], 0);
-    let customer = Actor::Customer(CustomerId::parse("cust-7").unwrap_or_else(|_| unreachable!()));
-    day.run(
-        customer,
-        None,
-        Action::CancelOrder {
+        };
+        day.run(Actor::Staff, None, reject)?;
+        day.place(customer.clone(), c, vec![line("classic", 1, &[], None)], 0)?;
+        let cancel = Action::CancelOrder {
             order_id: c,
             reason: "ordered twice".into(),
-        },
-    );
+        };
+        day.run(Actor::Customer(customer.clone()), None, cancel)
+    })();
+    if let Err(error) = result {
+        unreachable!("an example command was refused: {error}");
+    }
     day.log
 }

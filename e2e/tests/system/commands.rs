@@ -6,7 +6,9 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{STORE, TestSystem, read_topic, spawn_system, spawn_system_with, token};
+use crate::helpers::{
+    STORE, TestSystem, expect, read_topic, spawn_system, spawn_system_with, token,
+};
 
 fn order_body(lines: Value, token: &str) -> Value {
     json!({
@@ -34,17 +36,6 @@ async fn place(system: &TestSystem) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// Asserts the status and `code` of an answer, and returns its body.
-async fn expect(response: reqwest::Response, status: StatusCode, code: Option<&str>) -> Value {
-    let actual = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(actual, status, "{body}");
-    if let Some(code) = code {
-        assert_eq!(body["code"], code, "{body}");
-    }
-    body
 }
 
 /// The types and versions of the events of `subject`, in log order.

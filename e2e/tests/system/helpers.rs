@@ -11,6 +11,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::{Message, Offset, TopicPartitionList};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -57,6 +58,8 @@ pub struct TestSystem {
     pub command_api: String,
     pub query_api: String,
     pub kafka: KafkaArgs,
+    /// Where the projector puts records it cannot take.
+    pub dead_letter_topic: String,
     /// Where the bridge sends tickets: the test's stand-in printer.
     pub printer: TcpListener,
     pub http: reqwest::Client,
@@ -154,6 +157,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
             cancel.clone().cancelled_owned(),
         ),
     );
+    let dead_letter_topic = format!("test.{suffix}.dead-letter");
     let projector_listener = bind().await?;
     let projector_url = format!("http://{}", projector_listener.local_addr()?);
     let projector_config = projector::Config {
@@ -162,6 +166,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         postgres: postgres.clone(),
         group: format!("test-{suffix}-projector"),
         batch_max: 500,
+        dead_letter_topic: dead_letter_topic.clone(),
     };
     spawn(
         &mut tasks,
@@ -175,6 +180,9 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
     let query_config = query_api::Config {
         addr: query_listener.local_addr()?,
         postgres,
+        auth: AuthArgs {
+            jwt_secret: DEVELOPMENT_SECRET.into(),
+        },
     };
     spawn(
         &mut tasks,
@@ -204,10 +212,11 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         ),
     );
 
-    let system = TestSystem {
+    let mut system = TestSystem {
         command_api,
         query_api,
         kafka,
+        dead_letter_topic,
         printer,
         http: reqwest::Client::new(),
         customer: token(Role::Customer, "cust-1", &[]),
@@ -221,12 +230,12 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         tasks,
     };
     for url in [
-        &system.command_api,
-        &system.query_api,
-        &projector_url,
-        &bridge_url,
+        system.command_api.clone(),
+        system.query_api.clone(),
+        projector_url,
+        bridge_url,
     ] {
-        system.wait_ready(url).await?;
+        system.wait_ready(&url).await?;
     }
     Ok(system)
 }
@@ -267,6 +276,15 @@ impl TestSystem {
         self.command(reqwest::Method::PUT, path, token, body).await
     }
 
+    /// Reads `path` from query-api as the bearer of `token` (none if empty).
+    pub async fn read(&self, path: &str, token: &str) -> reqwest::Response {
+        let mut request = self.http.get(format!("{}{path}", self.query_api));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
     /// Starts another command-api instance in the same group; it runs until
     /// `stop` is cancelled.
     pub async fn another_command_api(
@@ -284,11 +302,17 @@ impl TestSystem {
     }
 
     /// Polls `/readyz` until it answers 200, failing early if a service died.
-    pub async fn wait_ready(&self, base: &str) -> anyhow::Result<()> {
+    pub async fn wait_ready(&mut self, base: &str) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            if let Some((name, _)) = self.tasks.iter().find(|(_, task)| task.is_finished()) {
-                anyhow::bail!("{name} exited while starting");
+            if let Some(i) = self.tasks.iter().position(|(_, task)| task.is_finished()) {
+                let (name, task) = self.tasks.swap_remove(i);
+                let outcome = match task.await {
+                    Ok(Ok(())) => "stopped".to_owned(),
+                    Ok(Err(error)) => format!("failed: {error:#}"),
+                    Err(error) => format!("panicked: {error}"),
+                };
+                anyhow::bail!("{name} exited while starting: {outcome}");
             }
             let ok = self
                 .http
@@ -331,7 +355,11 @@ impl TestSystem {
             .context("creating a Kafka admin client")?;
         admin
             .delete_topics(
-                &[&self.kafka.stores_topic, &self.kafka.orders_topic],
+                &[
+                    &self.kafka.stores_topic,
+                    &self.kafka.orders_topic,
+                    &self.dead_letter_topic,
+                ],
                 &AdminOptions::new(),
             )
             .await
@@ -448,4 +476,15 @@ pub fn read_topic(system: &TestSystem, topic: &str) -> Vec<(String, i32, String,
         }
     }
     records
+}
+
+/// Asserts the status and `code` of an answer, and returns its body.
+pub async fn expect(response: reqwest::Response, status: StatusCode, code: Option<&str>) -> Value {
+    let actual = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "{body}");
+    if let Some(code) = code {
+        assert_eq!(body["code"], code, "{body}");
+    }
+    body
 }

@@ -9,4 +9,5 @@ mod commands;
 mod compose;
 mod helpers;
 mod ownership;
+mod reads;
 mod walking_skeleton;

@@ -33,7 +33,7 @@ async fn place_at(system: &TestSystem, base: &str) -> StatusCode {
 
 #[tokio::test]
 async fn one_instance_serves_a_store_and_a_leaving_one_hands_over() {
-    let system = spawn_system().await.unwrap();
+    let mut system = spawn_system().await.unwrap();
     system.open_store(50).await;
     let first = system.command_api.clone();
     assert_eq!(place_at(&system, &first).await, StatusCode::CREATED);

@@ -1,8 +1,6 @@
 //! An order goes all the way: command-api -> Kafka -> projector -> Postgres ->
 //! query-api, and Kafka -> pos-bridge -> the kitchen printer.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
@@ -11,26 +9,17 @@ use crate::helpers::{
     PATIENCE, STORE, TestSystem, menu_body, read_topic, spawn_system, store_body,
 };
 
-/// Reads the order back from the query API, waiting for the projection.
-async fn read_order(system: &TestSystem, order_id: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let response = system
-            .http
-            .get(format!("{}/v1/orders/{order_id}", system.query_api))
-            .send()
-            .await
-            .unwrap();
-        if response.status() == StatusCode::OK {
-            return response.json().await.unwrap();
-        }
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "order {order_id} never reached the query API"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Reads the order back from the query API as its customer, once the read
+/// model holds the version the command answered with.
+async fn read_order(system: &TestSystem, order_id: &str, version: u64) -> Value {
+    let response = system
+        .read(
+            &format!("/v1/orders/{order_id}?min_version={version}&wait_ms=10000"),
+            &system.customer,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -76,9 +65,10 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
     assert_eq!(placed["totals"]["total"]["amount"], 2373);
 
     // The read model.
-    let read = read_order(&system, &order_id).await;
+    let read = read_order(&system, &order_id, placed["version"].as_u64().unwrap()).await;
     assert_eq!(read["status"], "placed");
-    assert_eq!(placed["payment_status"], "authorized");
+    assert_eq!(read["payment_status"], "authorized");
+    assert_eq!(read["version"], 2);
     assert_eq!(read["totals"], placed["totals"]);
     assert_eq!(read["lines"][0]["name"], "Classic Burger");
     assert_eq!(read["pickup_at"], placed["pickup_at"]);

@@ -1,0 +1,573 @@
+//! Reads about stores: profile and slots, menu, kitchen queue, sales.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use deadpool_postgres::Client;
+use domain::{StoreProfile, next_slot_at_or_after, slot_start};
+use platform::{Caller, Problem, ProblemBody, Role};
+use schemas::{CategoryV1, HoursV1, MoneyV1, PickupV1, StoreConfiguredV1};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::orders::{ORDER_COLUMNS, OrderRecord, page};
+use super::{
+    AppState, RENDERED_MAX, Rendered, conditional, etag_of, internal, invalid_query, json_bytes,
+    local, not_found, zone,
+};
+use crate::dto::{
+    MenuCategory, MenuGroup, MenuItem, MenuOption, MenuView, Money, OpeningHours, OrderPage,
+    Pickup, SalesHour, SalesTotals, SalesView, Slot, StoreView,
+};
+use crate::params::Params;
+
+/// How many upcoming slots a store's profile lists.
+const SLOTS_SHOWN: usize = 8;
+
+#[utoipa::path(
+    get,
+    path = "/v1/stores/{store_id}",
+    params(("store_id" = String, Path, description = "The store")),
+    responses(
+        (status = 200, description = "The profile, open now or not, accepting or busy, and the next pickup slots with room (anyone)", body = StoreView, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
+        (status = 404, description = "`store_not_found`", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn get_store(
+    State(state): State<AppState>,
+    Path(store_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let client = state.pool.get().await.map_err(internal)?;
+    let statement = client
+        .prepare_cached(
+            "select name, timezone, currency, tax_rate_bps, hours, pickup, version, \
+                    accepting_orders, busy_minutes \
+             from stores where store_id = $1",
+        )
+        .await
+        .map_err(internal)?;
+    let row = client
+        .query_opt(&statement, &[&store_id])
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| not_found("store_not_found", "the store"))?;
+    let configured = StoreConfiguredV1 {
+        store_id: store_id.clone(),
+        name: row.get(0),
+        timezone: row.get(1),
+        currency: row.get(2),
+        tax_rate_bps: u32::try_from(row.get::<_, i32>(3)).map_err(internal)?,
+        hours: serde_json::from_value(row.get(4)).map_err(internal)?,
+        pickup: serde_json::from_value(row.get(5)).map_err(internal)?,
+    };
+    let profile = configured.to_domain().map_err(internal)?;
+    let accepting_orders: bool = row.get(7);
+    let busy_minutes = u32::try_from(row.get::<_, i32>(8)).map_err(internal)?;
+    let now = Utc::now();
+    let next_pickup_slots = if accepting_orders {
+        open_slots(&client, &store_id, &profile, busy_minutes, now).await?
+    } else {
+        Vec::new()
+    };
+    let body = StoreView {
+        open_now: profile.hours.is_open(profile.timezone, now),
+        store_id,
+        name: configured.name,
+        timezone: configured.timezone,
+        currency: configured.currency,
+        tax_rate_bps: configured.tax_rate_bps,
+        hours: configured.hours.iter().map(opening_hours).collect(),
+        pickup: pickup(&configured.pickup),
+        accepting_orders,
+        busy_minutes,
+        next_pickup_slots,
+        version: row.get(6),
+    };
+    // Open or not and the slots change with the clock and with orders, so the
+    // tag is of the whole body.
+    let bytes = serde_json::to_vec(&body).map_err(internal)?;
+    Ok(conditional(
+        &headers,
+        &etag_of(&[&bytes]),
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            bytes,
+        ),
+    ))
+}
+
+fn opening_hours(h: &HoursV1) -> OpeningHours {
+    let day = serde_json::to_value(h.day)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    OpeningHours {
+        day,
+        open: h.open.clone(),
+        close: h.close.clone(),
+    }
+}
+
+fn pickup(p: &PickupV1) -> Pickup {
+    Pickup {
+        slot_minutes: p.slot_minutes,
+        lead_minutes: p.lead_minutes,
+        max_orders_per_slot: p.max_orders_per_slot,
+        max_days_ahead: p.max_days_ahead,
+    }
+}
+
+/// The next slots a customer could pick, by the rules the domain places
+/// orders with: from now plus lead and busy minutes, within the hours and the
+/// days ahead, with fewer live orders than the slot takes.
+async fn open_slots(
+    client: &Client,
+    store_id: &str,
+    profile: &StoreProfile,
+    busy_minutes: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<Slot>, Problem> {
+    let (tz, settings) = (profile.timezone, profile.pickup);
+    let earliest = now + Duration::minutes(i64::from(settings.lead_minutes + busy_minutes));
+    let latest = now + Duration::days(i64::from(settings.max_days_ahead));
+    let statement = client
+        .prepare_cached(
+            "select slot, count(*) from orders \
+             where store_id = $1 and slot >= $2 and slot <= $3 \
+               and status not in ('rejected', 'cancelled') \
+             group by slot",
+        )
+        .await
+        .map_err(internal)?;
+    let taken: HashMap<DateTime<Utc>, i64> = client
+        .query(
+            &statement,
+            &[
+                &store_id,
+                &slot_start(tz, settings.slot_minutes, earliest),
+                &latest,
+            ],
+        )
+        .await
+        .map_err(internal)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let capacity = i64::from(settings.max_orders_per_slot);
+    let mut slots = Vec::new();
+    let mut at = next_slot_at_or_after(tz, settings.slot_minutes, earliest);
+    while slots.len() < SLOTS_SHOWN && at <= latest {
+        let remaining = capacity - taken.get(&at).copied().unwrap_or(0);
+        if remaining > 0 && profile.hours.is_open(tz, at) {
+            slots.push(Slot {
+                start: local(at, tz),
+                remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
+            });
+        }
+        at = next_slot_at_or_after(tz, settings.slot_minutes, at + Duration::seconds(1));
+    }
+    Ok(slots)
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/stores/{store_id}/menu",
+    params(("store_id" = String, Path, description = "The store")),
+    responses(
+        (status = 200, description = "The menu with live availability (anyone)", body = MenuView, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
+        (status = 404, description = "`menu_not_found`: no such store, or no menu published", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn get_menu(
+    State(state): State<AppState>,
+    Path(store_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    // Read before the database: a change after this makes the entry stale.
+    let generation = state.changes.generation();
+    if let Some(hit) = generation.and_then(|g| {
+        state
+            .menus
+            .get(&store_id)
+            .filter(|m| m.generation == g)
+            .map(|m| m.clone())
+    }) {
+        return Ok(conditional(&headers, &hit.etag, json_bytes(hit.body)));
+    }
+    let client = state.pool.get().await.map_err(internal)?;
+    let statement = client
+        .prepare_cached(
+            "select m.menu_version, s.unavailable, m.categories \
+             from menus m join stores s using (store_id) where m.store_id = $1",
+        )
+        .await
+        .map_err(internal)?;
+    let row = client
+        .query_opt(&statement, &[&store_id])
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| not_found("menu_not_found", "a menu of this store"))?;
+    let menu_version: i32 = row.get(0);
+    let mut unavailable: Vec<String> = row.get(1);
+    unavailable.sort();
+    let etag = etag_of(&[
+        &menu_version.to_be_bytes(),
+        unavailable.join("\n").as_bytes(),
+    ]);
+    let categories: Vec<CategoryV1> = serde_json::from_value(row.get(2)).map_err(internal)?;
+    let body = MenuView {
+        store_id: store_id.clone(),
+        menu_version,
+        categories: live(categories, &unavailable),
+    };
+    let body = Bytes::from(serde_json::to_vec(&body).map_err(internal)?);
+    if let Some(generation) = generation {
+        if state.menus.len() >= RENDERED_MAX {
+            state.menus.clear();
+        }
+        let rendered = Rendered {
+            generation,
+            etag: etag.clone(),
+            body: body.clone(),
+        };
+        state.menus.insert(store_id, rendered);
+    }
+    Ok(conditional(&headers, &etag, json_bytes(body)))
+}
+
+/// The published categories with each item and option marked available or
+/// not; `unavailable` is sorted.
+fn live(categories: Vec<CategoryV1>, unavailable: &[String]) -> Vec<MenuCategory> {
+    let available = |id: &str| {
+        unavailable
+            .binary_search_by(|u| u.as_str().cmp(id))
+            .is_err()
+    };
+    categories
+        .into_iter()
+        .map(|c| MenuCategory {
+            id: c.id,
+            name: c.name,
+            items: c
+                .items
+                .into_iter()
+                .map(|i| MenuItem {
+                    available: available(&i.id),
+                    id: i.id,
+                    name: i.name,
+                    price: money(&i.price),
+                    modifier_groups: i
+                        .modifier_groups
+                        .into_iter()
+                        .map(|g| MenuGroup {
+                            id: g.id,
+                            name: g.name,
+                            min: g.min,
+                            max: g.max,
+                            options: g
+                                .options
+                                .into_iter()
+                                .map(|o| MenuOption {
+                                    available: available(&o.id),
+                                    price_delta: money(&o.price_delta),
+                                    id: o.id,
+                                    name: o.name,
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+pub(crate) fn money(m: &MoneyV1) -> Money {
+    Money {
+        amount: m.amount,
+        currency: m.currency.clone(),
+    }
+}
+
+/// The statuses of the orders a kitchen works on.
+const ACTIVE: [&str; 4] = ["placed", "accepted", "in_preparation", "ready"];
+const STATUSES: [&str; 7] = [
+    "placed",
+    "accepted",
+    "in_preparation",
+    "ready",
+    "completed",
+    "rejected",
+    "cancelled",
+];
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct QueueParams {
+    /// Comma-separated statuses; by default the active ones (`placed`,
+    /// `accepted`, `in_preparation`, `ready`).
+    status: Option<String>,
+    /// The `next_after` of the previous page.
+    after: Option<Uuid>,
+    /// 1-200, default 50.
+    limit: Option<i64>,
+}
+
+pub(crate) fn limit(requested: Option<i64>) -> Result<i64, Problem> {
+    match requested {
+        None => Ok(50),
+        Some(n @ 1..=200) => Ok(n),
+        Some(n) => Err(invalid_query(format!("limit must be 1-200, not {n}"))),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/stores/{store_id}/orders",
+    params(("store_id" = String, Path, description = "The store"), QueueParams),
+    responses(
+        (status = 200, description = "The kitchen queue, oldest first (staff and pos of the store, admin)", body = OrderPage),
+        (status = 400, description = "`invalid_query` or `invalid_cursor`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: another role or another store", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn kitchen_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(store_id): Path<String>,
+    Params(params): Params<QueueParams>,
+) -> Result<Json<OrderPage>, Problem> {
+    caller.require(&[Role::Staff, Role::Pos, Role::Admin])?;
+    caller.require_store(&store_id)?;
+    let limit = limit(params.limit)?;
+    let statuses: Vec<&str> = match &params.status {
+        None => ACTIVE.to_vec(),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                STATUSES
+                    .into_iter()
+                    .find(|known| *known == s.trim())
+                    .ok_or_else(|| invalid_query(format!("unknown status {s:?}")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let client = state.pool.get().await.map_err(internal)?;
+    let cursor = match params.after {
+        None => None,
+        Some(after) => Some(cursor(&client, after, |o| o.store_id == store_id).await?),
+    };
+    let statement = client
+        .prepare_cached(&format!(
+            "select {ORDER_COLUMNS} from orders o left join stores s using (store_id) \
+             where o.store_id = $1 and o.status = any($2) \
+               and ($3::timestamptz is null or (o.placed_at, o.order_id) > ($3, $4)) \
+             order by o.placed_at, o.order_id limit $5"
+        ))
+        .await
+        .map_err(internal)?;
+    let (after_time, after_id) = cursor.unzip();
+    let rows = client
+        .query(
+            &statement,
+            &[&store_id, &statuses, &after_time, &after_id, &(limit + 1)],
+        )
+        .await
+        .map_err(internal)?;
+    page(rows, limit).map(Json)
+}
+
+/// Where a page after order `after` starts: its placement time and id, if it
+/// is an order the caller may list (`belongs`); else `400 invalid_cursor`.
+pub(crate) async fn cursor(
+    client: &Client,
+    after: Uuid,
+    belongs: impl Fn(&OrderRecord) -> bool,
+) -> Result<(DateTime<Utc>, Uuid), Problem> {
+    let statement = client
+        .prepare_cached(&format!(
+            "select {ORDER_COLUMNS} from orders o left join stores s using (store_id) \
+             where o.order_id = $1"
+        ))
+        .await
+        .map_err(internal)?;
+    let record = client
+        .query_opt(&statement, &[&after])
+        .await
+        .map_err(internal)?
+        .map(|row| OrderRecord::from_row(&row))
+        .transpose()?
+        .filter(|o| belongs(o))
+        .ok_or_else(|| {
+            Problem::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+                "`after` names no order of this list",
+            )
+        })?;
+    Ok((record.placed_at, record.order_id))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SalesParams {
+    /// The local date, `YYYY-MM-DD`.
+    date: NaiveDate,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/stores/{store_id}/sales",
+    params(("store_id" = String, Path, description = "The store"), SalesParams),
+    responses(
+        (status = 200, description = "Orders, revenue, tax, tips and refunds by hour of the store's time zone (admin)", body = SalesView),
+        (status = 400, description = "`invalid_query`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`store_not_found`", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn get_sales(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(store_id): Path<String>,
+    Params(params): Params<SalesParams>,
+) -> Result<Json<SalesView>, Problem> {
+    caller.require(&[Role::Admin])?;
+    let client = state.pool.get().await.map_err(internal)?;
+    let store = client
+        .query_opt(
+            "select timezone, currency from stores where store_id = $1",
+            &[&store_id],
+        )
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| not_found("store_not_found", "the store"))?;
+    let timezone: String = store.get(0);
+    let currency: String = store.get(1);
+    let tz = zone(&timezone);
+    let start = local_midnight(tz, params.date);
+    let end = local_midnight(tz, params.date + Duration::days(1));
+    let hours = hour_starts(start, end);
+    let mut sums = vec![[0_i64; 5]; hours.len()];
+    for row in client
+        .query(
+            "select interval_start, orders, revenue, tax, tips, refunds from sales_intervals \
+             where store_id = $1 and interval_start >= $2 and interval_start < $3",
+            &[&store_id, &start, &end],
+        )
+        .await
+        .map_err(internal)?
+    {
+        let at: DateTime<Utc> = row.get(0);
+        let hour = usize::try_from((at - start).num_hours()).unwrap_or(0);
+        if let Some(sum) = sums.get_mut(hour) {
+            sum[0] += i64::from(row.get::<_, i32>(1));
+            for (i, column) in (2..6).enumerate() {
+                sum[i + 1] += row.get::<_, i64>(column);
+            }
+        }
+    }
+    let amount = |amount| Money {
+        amount,
+        currency: currency.clone(),
+    };
+    let total = |i: usize| sums.iter().map(|s| s[i]).sum::<i64>();
+    let totals = SalesTotals {
+        orders: total(0),
+        revenue: amount(total(1)),
+        tax: amount(total(2)),
+        tips: amount(total(3)),
+        refunds: amount(total(4)),
+    };
+    Ok(Json(SalesView {
+        store_id,
+        date: params.date.to_string(),
+        hours: hours
+            .iter()
+            .zip(&sums)
+            .map(|(&hour, s)| SalesHour {
+                hour: local(hour, tz),
+                orders: s[0],
+                revenue: amount(s[1]),
+                tax: amount(s[2]),
+                tips: amount(s[3]),
+                refunds: amount(s[4]),
+            })
+            .collect(),
+        timezone,
+        totals,
+    }))
+}
+
+/// The instant a local date begins: its midnight, or where a zone skips
+/// midnight, the first moment that exists.
+fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    let mut time = date.and_time(chrono::NaiveTime::MIN);
+    for _ in 0..4 {
+        if let Some(start) = tz.from_local_datetime(&time).earliest() {
+            return start.with_timezone(&Utc);
+        }
+        time += Duration::minutes(30);
+    }
+    Utc.from_utc_datetime(&date.and_time(chrono::NaiveTime::MIN))
+}
+
+/// The starts of the hours between two local midnights: 23, 24 or 25.
+fn hour_starts(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let mut hours = Vec::new();
+    let mut at = start;
+    while at < end {
+        hours.push(at);
+        at += Duration::hours(1);
+    }
+    hours
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_day_has_the_hours_its_clocks_show() {
+        let ny: Tz = "America/New_York".parse().unwrap();
+        let hours = |d: &str| {
+            hour_starts(
+                local_midnight(ny, date(d)),
+                local_midnight(ny, date(d) + Duration::days(1)),
+            )
+        };
+        assert_eq!(hours("2026-11-01").len(), 25, "fall back");
+        assert_eq!(hours("2026-03-08").len(), 23, "spring forward");
+        assert_eq!(hours("2026-11-24").len(), 24);
+        let fall = hours("2026-11-01");
+        assert_eq!(local(fall[1], ny), "2026-11-01T01:00:00-04:00");
+        assert_eq!(local(fall[2], ny), "2026-11-01T01:00:00-05:00");
+    }
+
+    #[test]
+    fn a_zone_that_skips_midnight_starts_its_day_at_the_first_moment() {
+        // Santiago springs forward at midnight: 2026-09-06 starts at 01:00.
+        let santiago: Tz = "America/Santiago".parse().unwrap();
+        let start = local_midnight(santiago, date("2026-09-06"));
+        assert_eq!(local(start, santiago), "2026-09-06T01:00:00-03:00");
+    }
+}
