@@ -7,14 +7,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use axum::middleware;
-use platform::{KafkaArgs, ReadyCheck};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use platform::ReadyCheck;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
-use rdkafka::types::RDKafkaErrorCode;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -36,9 +33,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let pool = platform::connect_pool(&config.postgres)?;
-    db::migrate(&pool).await?;
-    platform::ensure_topics(&config.kafka).await?;
-    ensure_dead_letter_topic(&config.kafka, &settings.dead_letter_topic).await?;
+    // Postgres and Kafka may be starting at the same moment (compose).
+    platform::retry_at_start("migrating the bridge's tables", || db::migrate(&pool)).await?;
+    platform::retry_at_start("creating the topics", || async {
+        platform::ensure_topics(&config.kafka).await?;
+        platform::ensure_topic(
+            &config.kafka,
+            &settings.dead_letter_topic,
+            config.kafka.partitions,
+        )
+        .await
+    })
+    .await?;
     let timezones = db::load_timezones(&pool).await?;
 
     let mut consumer_config = config.kafka.client_config();
@@ -163,33 +169,6 @@ pub async fn run(
     pruning.await.context("joining the pruning")?;
     served?;
     tracing::info!("pos-bridge stopped");
-    Ok(())
-}
-
-/// Creates the dead-letter topic if it is missing.
-async fn ensure_dead_letter_topic(kafka: &KafkaArgs, topic: &str) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = kafka
-        .client_config()
-        .create()
-        .context("creating a Kafka admin client")?;
-    let new_topic = NewTopic::new(
-        topic,
-        kafka.partitions,
-        TopicReplication::Fixed(kafka.replication),
-    )
-    .set("retention.ms", "-1");
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin
-        .create_topics([&new_topic], &options)
-        .await
-        .with_context(|| format!("creating the dead-letter topic {topic}"))?;
-    for result in results {
-        match result {
-            Ok(name) => tracing::info!(topic = %name, "created the dead-letter topic"),
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((name, code)) => bail!("creating topic {name}: {code}"),
-        }
-    }
     Ok(())
 }
 

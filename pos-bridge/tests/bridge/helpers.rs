@@ -168,6 +168,7 @@ pub async fn spawn_env() -> TestEnv {
         postgres: postgres.clone(),
         group: format!("bridge-test-{suffix}-projector"),
         batch_max: 500,
+        dead_letter_topic: format!("bridge-test.{suffix}.projector-dead-letter"),
     };
     tasks.push((
         "projector",
@@ -180,6 +181,9 @@ pub async fn spawn_env() -> TestEnv {
     let query_config = query_api::Config {
         addr: query_listener.local_addr().unwrap(),
         postgres: postgres.clone(),
+        auth: AuthArgs {
+            jwt_secret: DEVELOPMENT_SECRET.into(),
+        },
     };
     tasks.push((
         "query-api",
@@ -479,6 +483,7 @@ impl TestEnv {
                     &self.kafka.stores_topic,
                     &self.kafka.orders_topic,
                     &self.dead_letter_topic,
+                    &format!("bridge-test.{}.projector-dead-letter", self.suffix),
                 ],
                 &AdminOptions::new(),
             )
