@@ -191,6 +191,7 @@ async fn deliver(
                     store_id = ticket.store_id,
                     sink = sink.name,
                     attempts,
+                    correlation_id = ticket.correlation_id,
                     "ticket delivered"
                 );
                 return Ok(true);

@@ -138,6 +138,36 @@ async fn an_order_is_shown_accepted_printed_and_bumped_to_ready_from_the_display
         "invalid_transition"
     );
 
+    let doc: Value = env
+        .http
+        .get(format!("{}/openapi.json", bridge.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/v1/feedback/{store_id}/kds"]["post"].is_object());
+
+    let metrics = env
+        .http
+        .get(format!("{}/metrics", bridge.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "qsr_bridge_tickets_delivered_total{sink=\"printer\"}",
+        "qsr_bridge_tickets_delivered_total{sink=\"kds\"}",
+        "qsr_bridge_tickets_delivered_total{sink=\"command_api\"}",
+        "qsr_bridge_queue_depth{",
+        "qsr_bridge_fire_delay_seconds_bucket",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+
     assert_eq!(
         kds.bad_signatures(),
         0,
