@@ -1,42 +1,61 @@
-//! The bridge daemon: consumes `qsr.orders` (and store profiles from
-//! `qsr.stores`, for their time zones), prints a ticket for each placed order,
-//! and commits an order's offset only after its ticket was sent: delivery is at
-//! least once.
+//! The daemon's wiring: migrate the bridge's tables, start the consumer that
+//! queues tickets, one delivery task per sink of each configured store, and
+//! the HTTP server (health, metrics, feedback); drain on shutdown.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono_tz::Tz;
+use axum::middleware;
 use platform::ReadyCheck;
-use rdkafka::Message;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::BorrowedMessage;
-use schemas::EventData;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::FutureProducer;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::Config;
-use crate::ticket::{order_number, render_ticket};
+use crate::config::{Config, Settings};
+use crate::consumer::{OrderConsumer, StoreRuntime, Wakers};
+use crate::db;
+use crate::delivery::{DeadLetter, Delivery, run_sink};
+use crate::feedback::{self, FeedbackState};
+use crate::sinks::{Senders, Sink};
 
-/// The longest pause between two attempts to reach a printer.
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
-
-/// Consumes and prints until `shutdown` completes; a ticket being retried when
-/// it does is not committed, so the next start sends it again.
+/// Runs until `shutdown` completes. Tickets being retried then stay queued in
+/// Postgres and go out after the next start.
 pub async fn run(
     config: Config,
+    settings: Settings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    platform::ensure_topics(&config.kafka).await?;
-    let consumer: StreamConsumer = config
-        .kafka
-        .client_config()
+    let pool = platform::connect_pool(&config.postgres)?;
+    // Postgres and Kafka may be starting at the same moment (compose).
+    platform::retry_at_start("migrating the bridge's tables", || db::migrate(&pool)).await?;
+    platform::retry_at_start("creating the topics", || async {
+        platform::ensure_topics(&config.kafka).await?;
+        platform::ensure_topic(
+            &config.kafka,
+            &settings.dead_letter_topic,
+            config.kafka.partitions,
+        )
+        .await
+    })
+    .await?;
+    let timezones = db::load_timezones(&pool).await?;
+
+    let mut consumer_config = config.kafka.client_config();
+    if let Some(instance) = &config.instance_id {
+        consumer_config.set("group.instance.id", instance);
+    }
+    let consumer: StreamConsumer = consumer_config
         .set("group.id", &config.group)
+        // A member that died without leaving is replaced after this long.
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "2000")
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .set("auto.offset.reset", "earliest")
@@ -45,128 +64,227 @@ pub async fn run(
     consumer
         .subscribe(&[&config.kafka.stores_topic, &config.kafka.orders_topic])
         .context("subscribing to the topics")?;
+    let producer: FutureProducer = config
+        .kafka
+        .client_config()
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .create()
+        .context("creating the dead-letter producer")?;
+    let dead_letter = Arc::new(DeadLetter {
+        producer,
+        topic: settings.dead_letter_topic.clone(),
+    });
+    let http = reqwest::Client::builder()
+        .timeout(settings.webhook_timeout())
+        .connect_timeout(settings.webhook_timeout())
+        .build()
+        .context("building the HTTP client")?;
+
+    let stores: BTreeMap<String, StoreRuntime> = settings
+        .stores
+        .iter()
+        .map(|(id, store)| {
+            let runtime = StoreRuntime {
+                sinks: Sink::of_store(store, &settings.command_api_url),
+                settings: store.clone(),
+            };
+            (id.clone(), runtime)
+        })
+        .collect();
+    let stores = Arc::new(stores);
+    let mut wakers: Wakers = HashMap::new();
+    for (id, store) in stores.iter() {
+        for sink in &store.sinks {
+            wakers.insert((id.clone(), sink.name.clone()), Arc::new(Notify::new()));
+        }
+    }
+    let wakers = Arc::new(wakers);
+    let delivery = Arc::new(Delivery {
+        pool: pool.clone(),
+        senders: Senders {
+            http: http.clone(),
+            printer_timeout: settings.printer_timeout(),
+        },
+        dead_letter: DeadLetter {
+            producer: dead_letter.producer.clone(),
+            topic: dead_letter.topic.clone(),
+        },
+        max_attempts: settings.max_attempts,
+        backoff_initial: Duration::from_millis(settings.backoff_initial_ms),
+        backoff_max: Duration::from_millis(settings.backoff_max_ms),
+    });
+
+    let cancel = CancellationToken::new();
+    let sink_count: usize = stores.values().map(|s| s.sinks.len()).sum();
+    let deliveries = tokio::spawn(deliver_while_leading(
+        config.postgres.database_url.clone(),
+        delivery.clone(),
+        stores.clone(),
+        wakers.clone(),
+        cancel.clone(),
+    ));
+    let pruning = tokio::spawn(prune_periodically(
+        pool.clone(),
+        settings.retention_days,
+        cancel.clone(),
+    ));
+    let order_consumer = OrderConsumer {
+        consumer,
+        pool: pool.clone(),
+        stores: stores.clone(),
+        wakers,
+        dead_letter,
+        timezones,
+    };
+    let consumer_task = tokio::spawn(order_consumer.run(cancel.clone()));
+
     let ready: ReadyCheck = {
-        let kafka = config.kafka.clone();
+        let (kafka, pool) = (config.kafka.clone(), pool.clone());
         Arc::new(move || {
-            let kafka = kafka.clone();
-            Box::pin(async move { platform::kafka_ready(&kafka).await })
+            let (kafka, pool) = (kafka.clone(), pool.clone());
+            Box::pin(async move {
+                platform::kafka_ready(&kafka).await?;
+                platform::postgres_ready(&pool).await
+            })
         })
     };
-    let cancel = CancellationToken::new();
-    let bridge = Bridge {
-        config,
-        consumer,
-        timezones: HashMap::new(),
-    };
-    let worker = tokio::spawn(bridge.run(cancel.clone()));
-    tracing::info!(addr = %listener.local_addr()?, "pos-bridge listening");
-    axum::serve(listener, platform::health_routes::<()>(ready))
+    let app = feedback::routes(FeedbackState {
+        stores,
+        http,
+        command_api_url: settings.command_api_url.clone(),
+        tolerance_secs: settings.signature_tolerance_secs,
+    })
+    .merge(platform::health_routes(ready))
+    .layer(middleware::from_fn(platform::track_requests));
+    tracing::info!(addr = %listener.local_addr()?, stores = settings.stores.len(),
+        sinks = sink_count, "pos-bridge listening");
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving HTTP")?;
+        .context("serving HTTP");
     cancel.cancel();
-    worker.await.context("joining the bridge")??;
+    consumer_task.await.context("joining the consumer")??;
+    deliveries.await.context("joining the deliveries")??;
+    pruning.await.context("joining the pruning")?;
+    served?;
     tracing::info!("pos-bridge stopped");
     Ok(())
 }
 
-struct Bridge {
-    config: Config,
-    consumer: StreamConsumer,
-    /// Each store's time zone, for the pickup time on its tickets.
-    timezones: HashMap<String, Tz>,
-}
+/// The Postgres advisory lock held by the one bridge that delivers for a
+/// database ("QSR_BRDG"). Another instance consumes and queues like it (the
+/// queue is idempotent) but stands by until the lock is free, so a second
+/// instance never doubles the tickets, and takes over as soon as the first
+/// one's session ends, even by SIGKILL.
+const DELIVERY_LOCK: i64 = 0x5153_525f_4252_4447;
 
-impl Bridge {
-    async fn run(mut self, cancel: CancellationToken) -> anyhow::Result<()> {
-        loop {
-            let message = tokio::select! {
-                () = cancel.cancelled() => return Ok(()),
-                message = self.consumer.recv() => message,
-            };
-            let message = match message {
-                Ok(message) => message,
-                Err(error) => {
-                    tracing::warn!(%error, "polling Kafka");
-                    continue;
-                }
-            };
-            let (consumer, timezones, config) = (&self.consumer, &mut self.timezones, &self.config);
-            if !handle(config, timezones, &message, &cancel).await {
-                return Ok(());
+/// Runs the sink tasks while this process holds the delivery lock; stands by
+/// while another does; starts again if the lock's session is lost.
+async fn deliver_while_leading(
+    database_url: String,
+    delivery: Arc<Delivery>,
+    stores: Arc<BTreeMap<String, StoreRuntime>>,
+    wakers: Arc<Wakers>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        let Some((lock, lost)) = acquire_delivery_lock(&database_url, &cancel).await else {
+            return Ok(());
+        };
+        let term = cancel.child_token();
+        let mut sink_tasks = JoinSet::new();
+        for (id, store) in stores.iter() {
+            for sink in &store.sinks {
+                let wake = wakers
+                    .get(&(id.clone(), sink.name.clone()))
+                    .cloned()
+                    .unwrap_or_default();
+                sink_tasks.spawn(run_sink(
+                    delivery.clone(),
+                    id.clone(),
+                    sink.clone(),
+                    wake,
+                    term.clone(),
+                ));
             }
-            if let Err(error) = consumer.commit_message(&message, CommitMode::Async) {
-                tracing::warn!(%error, "committing an offset");
+        }
+        tokio::select! {
+            () = cancel.cancelled() => {}
+            () = lost.cancelled() => {
+                tracing::error!("lost the delivery lock's Postgres session; stopping deliveries");
+                term.cancel();
             }
+        }
+        while let Some(joined) = sink_tasks.join_next().await {
+            joined.context("joining a sink task")?;
+        }
+        drop(lock);
+        if cancel.is_cancelled() {
+            return Ok(());
         }
     }
 }
 
-/// Handles one record; `false` when shutdown interrupted a delivery.
-async fn handle(
-    config: &Config,
-    timezones: &mut HashMap<String, Tz>,
-    message: &BorrowedMessage<'_>,
+/// Waits for the delivery lock on a session of its own; `None` on shutdown.
+/// The token is cancelled when that session ends.
+async fn acquire_delivery_lock(
+    database_url: &str,
     cancel: &CancellationToken,
-) -> bool {
-    let Some(payload) = message.payload() else {
-        return true;
-    };
-    let event = match schemas::decode(payload) {
-        Ok(event) => event,
-        Err(error) => {
-            tracing::error!(topic = message.topic(), partition = message.partition(),
-                offset = message.offset(), %error, "skipping a record that cannot be decoded");
-            return true;
-        }
-    };
-    match &event.data {
-        EventData::StoreConfigured(store) => {
-            if let Ok(tz) = store.timezone.parse::<Tz>() {
-                timezones.insert(store.store_id.clone(), tz);
+) -> Option<(tokio_postgres::Client, CancellationToken)> {
+    let mut announced = false;
+    loop {
+        match try_lock(database_url).await {
+            Ok(Some(held)) => {
+                tracing::info!("holding the delivery lock; delivering");
+                return Some(held);
             }
-            true
-        }
-        EventData::OrderPlaced(order) => {
-            let timezone = timezones.get(&order.store_id).copied().unwrap_or(Tz::UTC);
-            let ticket = render_ticket(order, timezone);
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                match print(config, ticket.as_bytes()).await {
-                    Ok(()) => {
-                        tracing::info!(order_id = %order.order_id, number = %order_number(order),
-                            store_id = %order.store_id, correlation_id = %event.meta.correlation_id,
-                            "ticket printed");
-                        return true;
-                    }
-                    Err(error) => tracing::warn!(order_id = %order.order_id,
-                        printer = %config.printer, error = format!("{error:#}"),
-                        retry_in_ms = backoff.as_millis() as u64, "printer unreachable"),
-                }
-                tokio::select! {
-                    () = cancel.cancelled() => return false,
-                    () = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+            Ok(None) if !announced => {
+                tracing::info!("another bridge delivers for this database; standing by");
+                announced = true;
             }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "taking the delivery lock"),
         }
-        // Status changes, cancellations and reprints reach the kitchen in issue 6.
-        _ => true,
+        tokio::select! {
+            () = cancel.cancelled() => return None,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
     }
 }
 
-async fn print(config: &Config, ticket: &[u8]) -> anyhow::Result<()> {
-    let timeout = Duration::from_secs(config.printer_timeout_secs);
-    let mut stream = tokio::time::timeout(timeout, TcpStream::connect(&config.printer))
+async fn try_lock(
+    database_url: &str,
+) -> anyhow::Result<Option<(tokio_postgres::Client, CancellationToken)>> {
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
         .await
-        .context("connecting timed out")?
-        .context("connecting")?;
-    tokio::time::timeout(timeout, async {
-        stream.write_all(ticket).await?;
-        stream.shutdown().await
-    })
-    .await
-    .context("writing timed out")?
-    .context("writing")?;
-    Ok(())
+        .context("connecting to Postgres")?;
+    let lost = CancellationToken::new();
+    let on_end = lost.clone();
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::warn!(%error, "the delivery lock's session ended");
+        }
+        on_end.cancel();
+    });
+    let row = client
+        .query_one("select pg_try_advisory_lock($1)", &[&DELIVERY_LOCK])
+        .await
+        .context("asking for the lock")?;
+    Ok(row.get::<_, bool>(0).then_some((client, lost)))
+}
+
+/// Deletes old delivered tickets now and then.
+async fn prune_periodically(pool: deadpool_postgres::Pool, days: u32, cancel: CancellationToken) {
+    loop {
+        match db::prune(&pool, days).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, days, "pruned old tickets"),
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "pruning old tickets"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
 }

@@ -1,10 +1,29 @@
-//! Settings, from flags or environment variables, with local defaults.
+//! Settings. The process's own (addresses, Kafka, Postgres, the settings
+//! file) come from flags or environment variables with local defaults; the
+//! stores and their sinks come from a TOML file, whose values the environment
+//! can override (for secrets, mostly):
+//!
+//! - `QSR_BRIDGE_COMMAND_API_URL`, `QSR_BRIDGE_DEAD_LETTER_TOPIC`,
+//!   `QSR_BRIDGE_MAX_ATTEMPTS`, `QSR_BRIDGE_BACKOFF_INITIAL_MS`,
+//!   `QSR_BRIDGE_BACKOFF_MAX_MS`, `QSR_BRIDGE_PRINTER_TIMEOUT_MS`,
+//!   `QSR_BRIDGE_WEBHOOK_TIMEOUT_MS`;
+//! - per store, with its id upper-cased and `-` as `_`:
+//!   `QSR_BRIDGE_STORE_<ID>_POS_TOKEN`, `_FEEDBACK_SECRET`, `_PREP_MINUTES`,
+//!   `_AUTO_ACCEPT`, `_PRINTERS` (comma-separated `host:port`s), and
+//!   `_KDS_<n>_SECRET` for its n-th webhook (from 0).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use platform::KafkaArgs;
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use platform::{KafkaArgs, PostgresArgs};
+use serde::Deserialize;
 
-/// Sends orders to kitchen printers.
+/// Sends each store's orders to its kitchen printers and displays, and the
+/// kitchen's feedback to command-api.
 #[derive(Debug, clap::Parser)]
 #[command(
     name = "pos-bridge",
@@ -22,8 +41,11 @@ pub struct Cli {
 #[derive(Debug, clap::Subcommand)]
 pub enum Subcommand {
     /// Listen like a kitchen printer and write every ticket received to standard
-    /// output (for development; no printer needed).
+    /// output as readable text (for development; no printer needed).
     PrintSink(SinkArgs),
+    /// Send a store's kitchen tickets again, marked REPRINT, through the
+    /// running bridge (which picks them up within seconds).
+    Replay(ReplayArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -31,23 +53,455 @@ pub struct SinkArgs {
     /// Address to listen on.
     #[arg(long, env = "QSR_PRINT_SINK_ADDR", default_value = "127.0.0.1:9100")]
     pub listen: SocketAddr,
+    /// Write the raw ESC/POS bytes instead of decoding them.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReplayArgs {
+    /// The store whose tickets to send again.
+    #[arg(long)]
+    pub store: String,
+    /// Tickets fired at or after this time (RFC 3339, e.g. 2026-11-24T12:00:00Z).
+    #[arg(long)]
+    pub since: DateTime<Utc>,
+    /// Seconds to wait for the bridge to deliver the reprints (0: do not wait).
+    #[arg(long, default_value_t = 60)]
+    pub wait_secs: u64,
+    #[command(flatten)]
+    pub postgres: PostgresArgs,
 }
 
 /// The daemon's settings.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
-    /// Address to serve /healthz, /readyz on.
+    /// Address to serve /healthz, /readyz, /metrics and the feedback endpoints on.
     #[arg(long, env = "QSR_POS_BRIDGE_ADDR", default_value = "127.0.0.1:8082")]
     pub addr: SocketAddr,
     #[command(flatten)]
     pub kafka: KafkaArgs,
-    /// Consumer group of the bridge; it commits an order's offset once its ticket is sent.
+    #[command(flatten)]
+    pub postgres: PostgresArgs,
+    /// Consumer group of the bridge.
     #[arg(long, env = "QSR_POS_BRIDGE_GROUP", default_value = "qsr-pos-bridge")]
     pub group: String,
-    /// The kitchen printer (raw TCP, as ESC/POS printers listen on port 9100).
-    #[arg(long, env = "QSR_PRINTER_ADDR", default_value = "127.0.0.1:9100")]
-    pub printer: String,
-    /// Seconds to connect to, and to write to, the printer.
-    #[arg(long, env = "QSR_PRINTER_TIMEOUT_SECS", default_value_t = 3)]
-    pub printer_timeout_secs: u64,
+    /// A stable id of this instance in the consumer group (Kafka static
+    /// membership): a restarted instance takes its partitions back at once
+    /// instead of after the session timeout. Unique per running instance.
+    #[arg(long, env = "QSR_POS_BRIDGE_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+    /// The TOML file of stores and sinks (see `stack/demo/pos-bridge.toml`).
+    #[arg(
+        long = "config",
+        env = "QSR_POS_BRIDGE_CONFIG",
+        default_value = "pos-bridge.toml"
+    )]
+    pub settings_file: PathBuf,
+}
+
+/// A secret: never shown by `Debug`, so it never reaches a log.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// The settings file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where command-api is, for auto-accept and feedback.
+    pub command_api_url: String,
+    /// Where tickets go after `max_attempts` failed attempts.
+    #[serde(default = "default_dead_letter_topic")]
+    pub dead_letter_topic: String,
+    /// Attempts at a ticket before it is dead-lettered.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// The pause after the first failed attempt; it doubles, with jitter.
+    #[serde(default = "default_backoff_initial_ms")]
+    pub backoff_initial_ms: u64,
+    /// The longest pause between attempts.
+    #[serde(default = "default_backoff_max_ms")]
+    pub backoff_max_ms: u64,
+    /// To connect to a printer, and again to write a ticket to it.
+    #[serde(default = "default_printer_timeout_ms")]
+    pub printer_timeout_ms: u64,
+    /// For a whole webhook or command-api request.
+    #[serde(default = "default_webhook_timeout_ms")]
+    pub webhook_timeout_ms: u64,
+    /// How old a signed feedback request may be (against replayed requests).
+    #[serde(default = "default_signature_tolerance_secs")]
+    pub signature_tolerance_secs: u64,
+    /// Days a delivered, dead-lettered or dropped ticket is kept (for replay)
+    /// before it is deleted.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+    /// By store id.
+    #[serde(default)]
+    pub stores: BTreeMap<String, StoreSettings>,
+}
+
+/// One store's kitchen.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// The store's IANA time zone for printed times until its profile is read
+    /// from `qsr.stores` (which wins when it is); UTC without either.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// How long before pickup a scheduled order's ticket is fired.
+    #[serde(default)]
+    pub prep_minutes: u32,
+    /// Accept each placed order through command-api at once.
+    #[serde(default)]
+    pub auto_accept: bool,
+    /// The bridge's `pos` token for this store, for command-api.
+    #[serde(default)]
+    pub pos_token: Option<Secret>,
+    /// Signs POS stock updates and KDS callbacks (besides the webhooks' own secrets).
+    #[serde(default)]
+    pub feedback_secret: Option<Secret>,
+    /// ESC/POS printers, as `host:port` (raw TCP, usually port 9100).
+    #[serde(default)]
+    pub printers: Vec<String>,
+    /// Kitchen display webhooks.
+    #[serde(default)]
+    pub kds: Vec<KdsSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KdsSettings {
+    pub url: String,
+    /// Signs each webhook (HMAC-SHA256) and verifies the display's callbacks.
+    pub secret: Secret,
+}
+
+fn default_dead_letter_topic() -> String {
+    "qsr.pos-bridge.dead-letter".into()
+}
+fn default_max_attempts() -> u32 {
+    20
+}
+fn default_backoff_initial_ms() -> u64 {
+    200
+}
+fn default_backoff_max_ms() -> u64 {
+    30_000
+}
+fn default_printer_timeout_ms() -> u64 {
+    3_000
+}
+fn default_webhook_timeout_ms() -> u64 {
+    5_000
+}
+fn default_signature_tolerance_secs() -> u64 {
+    300
+}
+fn default_retention_days() -> u32 {
+    30
+}
+
+impl Settings {
+    /// Settings with every default and no stores yet.
+    pub fn new(command_api_url: impl Into<String>) -> Settings {
+        Settings {
+            command_api_url: command_api_url.into(),
+            dead_letter_topic: default_dead_letter_topic(),
+            max_attempts: default_max_attempts(),
+            backoff_initial_ms: default_backoff_initial_ms(),
+            backoff_max_ms: default_backoff_max_ms(),
+            printer_timeout_ms: default_printer_timeout_ms(),
+            webhook_timeout_ms: default_webhook_timeout_ms(),
+            signature_tolerance_secs: default_signature_tolerance_secs(),
+            retention_days: default_retention_days(),
+            stores: BTreeMap::new(),
+        }
+    }
+
+    /// Reads and checks the file, then applies the environment's overrides.
+    pub fn load(path: &Path) -> anyhow::Result<Settings> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the settings file {}", path.display()))?;
+        let settings = Settings::parse(&text, |name| std::env::var(name).ok())
+            .with_context(|| format!("in the settings file {}", path.display()))?;
+        Ok(settings)
+    }
+
+    /// Parses `text`, applies overrides from `env`, and validates the result.
+    pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
+        let mut settings: Settings = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        settings.apply_env(env)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn number<T: std::str::FromStr>(name: &str, value: String) -> anyhow::Result<T> {
+            value
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{name}={value:?} is not a valid number"))
+        }
+        let var = |suffix: &str| {
+            let name = format!("QSR_BRIDGE_{suffix}");
+            env(&name).map(|v| (name, v))
+        };
+        if let Some((_, v)) = var("COMMAND_API_URL") {
+            self.command_api_url = v;
+        }
+        if let Some((_, v)) = var("DEAD_LETTER_TOPIC") {
+            self.dead_letter_topic = v;
+        }
+        if let Some((n, v)) = var("MAX_ATTEMPTS") {
+            self.max_attempts = number(&n, v)?;
+        }
+        if let Some((n, v)) = var("BACKOFF_INITIAL_MS") {
+            self.backoff_initial_ms = number(&n, v)?;
+        }
+        if let Some((n, v)) = var("BACKOFF_MAX_MS") {
+            self.backoff_max_ms = number(&n, v)?;
+        }
+        if let Some((n, v)) = var("PRINTER_TIMEOUT_MS") {
+            self.printer_timeout_ms = number(&n, v)?;
+        }
+        if let Some((n, v)) = var("WEBHOOK_TIMEOUT_MS") {
+            self.webhook_timeout_ms = number(&n, v)?;
+        }
+        for (id, store) in &mut self.stores {
+            let prefix = format!("STORE_{}_", id.to_uppercase().replace('-', "_"));
+            let var = |suffix: &str| var(&format!("{prefix}{suffix}"));
+            if let Some((_, v)) = var("POS_TOKEN") {
+                store.pos_token = Some(Secret(v));
+            }
+            if let Some((_, v)) = var("FEEDBACK_SECRET") {
+                store.feedback_secret = Some(Secret(v));
+            }
+            if let Some((n, v)) = var("PREP_MINUTES") {
+                store.prep_minutes = number(&n, v)?;
+            }
+            if let Some((n, v)) = var("AUTO_ACCEPT") {
+                store.auto_accept = match v.trim() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => bail!("{n}={v:?} is not true or false"),
+                };
+            }
+            if let Some((_, v)) = var("PRINTERS") {
+                store.printers = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            for (n, kds) in store.kds.iter_mut().enumerate() {
+                if let Some((_, v)) = var(&format!("KDS_{n}_SECRET")) {
+                    kds.secret = Secret(v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let url = reqwest::Url::parse(&self.command_api_url)
+            .map_err(|e| anyhow::anyhow!("command_api_url {:?}: {e}", self.command_api_url))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            bail!("command_api_url must be an http or https URL");
+        }
+        if self.dead_letter_topic.trim().is_empty() {
+            bail!("dead_letter_topic must not be empty");
+        }
+        if self.max_attempts == 0 {
+            bail!("max_attempts must be at least 1");
+        }
+        if self.backoff_initial_ms == 0 || self.backoff_initial_ms > self.backoff_max_ms {
+            bail!("backoff_initial_ms must be at least 1 and at most backoff_max_ms");
+        }
+        if self.retention_days == 0 {
+            bail!("retention_days must be at least 1");
+        }
+        if self.printer_timeout_ms == 0 || self.webhook_timeout_ms == 0 {
+            bail!("printer_timeout_ms and webhook_timeout_ms must be at least 1");
+        }
+        for (id, store) in &self.stores {
+            let valid_id = !id.is_empty()
+                && id.len() <= 64
+                && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !valid_id {
+                bail!("stores.{id}: a store id is lower-case letters, digits and `-`");
+            }
+            if let Some(tz) = &store.timezone
+                && tz.parse::<chrono_tz::Tz>().is_err()
+            {
+                bail!("stores.{id}.timezone {tz:?} is not an IANA time zone");
+            }
+            if store.prep_minutes > 24 * 60 {
+                bail!("stores.{id}.prep_minutes must be at most a day (1440)");
+            }
+            if store.auto_accept && store.pos_token.is_none() {
+                bail!(
+                    "stores.{id}: auto_accept needs a pos_token (or QSR_BRIDGE_STORE_{}_POS_TOKEN)",
+                    id.to_uppercase().replace('-', "_")
+                );
+            }
+            for printer in &store.printers {
+                let port = printer
+                    .rsplit_once(':')
+                    .map(|(host, port)| (host, port.parse::<u16>()));
+                if !matches!(port, Some((host, Ok(_))) if !host.is_empty()) {
+                    bail!("stores.{id}.printers: {printer:?} is not host:port");
+                }
+            }
+            for (n, kds) in store.kds.iter().enumerate() {
+                let url = reqwest::Url::parse(&kds.url)
+                    .map_err(|e| anyhow::anyhow!("stores.{id}.kds[{n}].url {:?}: {e}", kds.url))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    bail!("stores.{id}.kds[{n}].url must be an http or https URL");
+                }
+                if kds.secret.0.len() < 16 {
+                    bail!("stores.{id}.kds[{n}].secret must be at least 16 characters");
+                }
+            }
+            if let Some(secret) = &store.feedback_secret
+                && secret.0.len() < 16
+            {
+                bail!("stores.{id}.feedback_secret must be at least 16 characters");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn printer_timeout(&self) -> Duration {
+        Duration::from_millis(self.printer_timeout_ms)
+    }
+
+    pub fn webhook_timeout(&self) -> Duration {
+        Duration::from_millis(self.webhook_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+        command_api_url = "http://127.0.0.1:8080"
+        max_attempts = 5
+
+        [stores.downtown-42]
+        prep_minutes = 12
+        auto_accept = true
+        pos_token = "from-the-file"
+        printers = ["10.0.0.5:9100"]
+        kds = [{ url = "http://kds.local/hook", secret = "sixteen-chars-at-least" }]
+    "#;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn reads_a_file_with_defaults_for_what_it_leaves_out() {
+        let s = Settings::parse(FILE, no_env).unwrap();
+        assert_eq!(s.max_attempts, 5);
+        assert_eq!(s.dead_letter_topic, "qsr.pos-bridge.dead-letter");
+        let store = &s.stores["downtown-42"];
+        assert_eq!(store.prep_minutes, 12);
+        assert!(store.auto_accept);
+        assert_eq!(store.printers, ["10.0.0.5:9100"]);
+        assert_eq!(store.kds[0].secret.expose(), "sixteen-chars-at-least");
+        assert!(
+            !format!("{s:?}").contains("from-the-file"),
+            "a secret was logged"
+        );
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let env = |name: &str| match name {
+            "QSR_BRIDGE_MAX_ATTEMPTS" => Some("9".to_owned()),
+            "QSR_BRIDGE_STORE_DOWNTOWN_42_POS_TOKEN" => Some("from-env".to_owned()),
+            "QSR_BRIDGE_STORE_DOWNTOWN_42_PRINTERS" => Some("a:1, b:2".to_owned()),
+            "QSR_BRIDGE_STORE_DOWNTOWN_42_KDS_0_SECRET" => Some("another-long-secret".to_owned()),
+            _ => None,
+        };
+        let s = Settings::parse(FILE, env).unwrap();
+        assert_eq!(s.max_attempts, 9);
+        let store = &s.stores["downtown-42"];
+        assert_eq!(store.pos_token.as_ref().unwrap().expose(), "from-env");
+        assert_eq!(store.printers, ["a:1", "b:2"]);
+        assert_eq!(store.kds[0].secret.expose(), "another-long-secret");
+    }
+
+    #[test]
+    fn the_demo_settings_files_are_valid() {
+        let token = |name: &str| {
+            (name == "QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_TOKEN").then(|| "minted".to_owned())
+        };
+        let local = include_str!("../../stack/demo/pos-bridge.toml");
+        let s = Settings::parse(local, token).unwrap();
+        let demo = &s.stores["demo-downtown"];
+        assert_eq!(demo.pos_token.as_ref().unwrap().expose(), "minted");
+        assert_eq!(demo.printers, ["127.0.0.1:9100"]);
+        assert!(Settings::parse(local, no_env).is_ok());
+        let compose = include_str!("../../stack/demo/pos-bridge.compose.toml");
+        let s = Settings::parse(compose, no_env).unwrap();
+        assert_eq!(s.stores["demo-downtown"].printers, ["print-sink:9100"]);
+    }
+
+    #[test]
+    fn a_bad_file_says_where_and_what() {
+        let cases = [
+            ("command_api_url = 3", "command_api_url"),
+            ("command_api_url = \"http://x\"\nsurprise = 1", "surprise"),
+            (
+                "command_api_url = \"http://x\"\n[stores.s]\nprinters = [\"nohost\"]",
+                "stores.s.printers",
+            ),
+            (
+                "command_api_url = \"http://x\"\n[stores.s]\nauto_accept = true",
+                "needs a pos_token",
+            ),
+            (
+                "command_api_url = \"http://x\"\n[stores.Bad_Id]\n",
+                "a store id is",
+            ),
+            (
+                "command_api_url = \"http://x\"\nmax_attempts = 0",
+                "max_attempts",
+            ),
+            (
+                "command_api_url = \"http://x\"\n[stores.s]\ntimezone = \"Mars/Olympus\"",
+                "stores.s.timezone",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = format!("{:#}", Settings::parse(text, no_env).unwrap_err());
+            assert!(error.contains(expected), "{text:?} gave {error}");
+        }
+        let env = |name: &str| (name == "QSR_BRIDGE_MAX_ATTEMPTS").then(|| "many".to_owned());
+        let error = Settings::parse("command_api_url = \"http://x\"", env).unwrap_err();
+        assert!(error.to_string().contains("QSR_BRIDGE_MAX_ATTEMPTS"));
+    }
 }

@@ -1,16 +1,32 @@
-//! pos-bridge: sends each store's orders to its kitchen, as a ticket to a
-//! printer over raw TCP, in the order they were placed. It never writes events:
-//! kitchen feedback will reach command-api over HTTP like any client's.
+//! pos-bridge: sends each store's orders to its kitchen, as ESC/POS tickets to
+//! printers over raw TCP and as signed JSON webhooks to kitchen displays, and
+//! turns the kitchen's feedback into command-api calls. It never writes
+//! events: it sends commands over HTTP like any client.
 //!
-//! Entry points: [`run`] for the daemon, [`print_sink`] for a development
-//! stand-in of a kitchen printer.
+//! Entry points: [`run`] for the daemon (`bridge.rs` wires it: `consumer.rs`
+//! queues tickets in Postgres, `delivery.rs` sends them per store and sink),
+//! [`replay`] for reprints, [`print_sink`] for a development printer.
 
 mod bridge;
 mod config;
+mod consumer;
+mod db;
+mod delivery;
+pub mod escpos;
+mod feedback;
+mod replay;
+pub mod signing;
 mod sink;
+mod sinks;
 mod ticket;
 
 pub use bridge::run;
-pub use config::{Cli, Config, SinkArgs, Subcommand};
+pub use config::{
+    Cli, Config, KdsSettings, ReplayArgs, Secret, Settings, SinkArgs, StoreSettings, Subcommand,
+};
+pub use db::migrate;
+pub use delivery::backoff;
+pub use feedback::KdsEvent;
+pub use replay::{Replayed, replay};
 pub use sink::print_sink;
-pub use ticket::render_ticket;
+pub use ticket::{OrderDetails, Ticket, TicketKind, TicketLine, order_number};

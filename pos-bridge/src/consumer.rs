@@ -1,0 +1,340 @@
+//! The consumer: reads `qsr.orders` and `qsr.stores` (read_committed), turns
+//! each polled batch of events into queued tickets in one Postgres
+//! transaction, and only then commits the offsets past them. So every ticket
+//! is durably queued (scheduled ones held until they fire) before Kafka
+//! forgets its event, and a batch read again after a crash queues nothing
+//! twice: ticket ids are deterministic and unique per sink.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use deadpool_postgres::Pool;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::OwnedMessage;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use schemas::{Event, EventData};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::StoreSettings;
+use crate::db::{self, NewRow};
+use crate::delivery::DeadLetter;
+use crate::sinks::Sink;
+use crate::ticket::{OrderDetails, Ticket, TicketKind, order_number, ticket_id};
+
+/// Records per batch at most.
+const BATCH_MAX: usize = 500;
+/// How long a batch waits for one more record before it is applied.
+const BATCH_LINGER: Duration = Duration::from_millis(2);
+
+/// A configured store, as the bridge runs it.
+#[derive(Debug)]
+pub struct StoreRuntime {
+    pub settings: StoreSettings,
+    pub sinks: Vec<Sink>,
+}
+
+/// The wake-up of each (store, sink) task.
+pub type Wakers = HashMap<(String, String), Arc<Notify>>;
+
+pub struct OrderConsumer {
+    pub consumer: StreamConsumer,
+    pub pool: Pool,
+    pub stores: Arc<BTreeMap<String, StoreRuntime>>,
+    pub wakers: Arc<Wakers>,
+    pub dead_letter: Arc<DeadLetter>,
+    pub timezones: HashMap<String, Tz>,
+}
+
+impl std::fmt::Debug for OrderConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrderConsumer").finish_non_exhaustive()
+    }
+}
+
+/// What one event asks of the queue.
+#[derive(Debug, Default)]
+struct Effects {
+    rows: Vec<NewRow>,
+    /// An order cancelled or rejected: (order, reason, when).
+    cancel: Option<(Uuid, String, DateTime<Utc>)>,
+}
+
+impl OrderConsumer {
+    /// Consumes until `cancel`; an error that is not about one record (Postgres
+    /// down, say) is retried, never fatal.
+    pub async fn run(mut self, cancel: CancellationToken) -> anyhow::Result<()> {
+        loop {
+            let batch = tokio::select! {
+                () = cancel.cancelled() => return Ok(()),
+                batch = self.poll_batch() => batch,
+            };
+            if batch.is_empty() {
+                continue;
+            }
+            // A batch is applied whole or retried whole: nothing is committed
+            // to Kafka before Postgres has it.
+            loop {
+                match self.apply(&batch).await {
+                    Ok(touched) => {
+                        self.commit(&batch);
+                        for key in touched {
+                            if let Some(wake) = self.wakers.get(&key) {
+                                wake.notify_one();
+                            }
+                        }
+                        break;
+                    }
+                    Err(error) => {
+                        tracing::error!(
+                            error = format!("{error:#}"),
+                            "queueing a batch failed; retrying"
+                        );
+                        tokio::select! {
+                            () = cancel.cancelled() => return Ok(()),
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn poll_batch(&self) -> Vec<OwnedMessage> {
+        let mut batch = Vec::new();
+        match self.consumer.recv().await {
+            Ok(message) => batch.push(message.detach()),
+            Err(error) => {
+                tracing::warn!(%error, "polling Kafka");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return batch;
+            }
+        }
+        while batch.len() < BATCH_MAX {
+            match tokio::time::timeout(BATCH_LINGER, self.consumer.recv()).await {
+                Ok(Ok(message)) => batch.push(message.detach()),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "polling Kafka");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        batch
+    }
+
+    fn commit(&self, batch: &[OwnedMessage]) {
+        let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        for m in batch {
+            let at = next
+                .entry((m.topic().to_owned(), m.partition()))
+                .or_default();
+            *at = (*at).max(m.offset() + 1);
+        }
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            if let Err(error) = list.add_partition_offset(&topic, partition, Offset::Offset(offset))
+            {
+                tracing::warn!(%error, "building the offsets to commit");
+            }
+        }
+        if let Err(error) = self.consumer.commit(&list, CommitMode::Async) {
+            // The next batch's commit covers these too; a restart before then
+            // reads them again and queues nothing twice.
+            tracing::warn!(%error, "committing offsets");
+        }
+    }
+
+    /// Queues the batch's tickets in one transaction; answers the sinks that
+    /// got something.
+    async fn apply(&mut self, batch: &[OwnedMessage]) -> anyhow::Result<HashSet<(String, String)>> {
+        let mut events = Vec::with_capacity(batch.len());
+        for message in batch {
+            let Some(payload) = message.payload() else {
+                continue;
+            };
+            match schemas::decode(payload) {
+                Ok(event) => events.push(event),
+                Err(error) => self.dead_letter_record(message, &error.to_string()).await?,
+            }
+        }
+        let mut client = self
+            .pool
+            .get()
+            .await
+            .context("getting a Postgres connection")?;
+        let tx = client
+            .transaction()
+            .await
+            .context("starting a transaction")?;
+        let mut rows: Vec<NewRow> = Vec::new();
+        let mut touched = HashSet::new();
+        for event in &events {
+            if let EventData::StoreConfigured(store) = &event.data {
+                match store.timezone.parse::<Tz>() {
+                    Ok(tz) => {
+                        db::upsert_timezone(&tx, &store.store_id, tz).await?;
+                        self.timezones.insert(store.store_id.clone(), tz);
+                    }
+                    Err(_) => tracing::warn!(
+                        store_id = store.store_id,
+                        timezone = store.timezone,
+                        "a store's time zone is unknown; its tickets show UTC"
+                    ),
+                }
+                continue;
+            }
+            let Some(store) = self.stores.get(&event.meta.store_id) else {
+                continue;
+            };
+            let tz = self
+                .timezones
+                .get(&event.meta.store_id)
+                .copied()
+                .or_else(|| store.settings.timezone.as_deref()?.parse().ok())
+                .unwrap_or(Tz::UTC);
+            let effects = effects(event, store, tz);
+            rows.extend(effects.rows);
+            if let Some((order_id, reason, at)) = effects.cancel {
+                // The order's kitchen ticket may be in `rows` still: queue first.
+                db::insert_rows(&tx, &rows).await?;
+                touched.extend(rows.drain(..).map(|r| (r.ticket.store_id, r.sink)));
+                if let Some(fired) = db::cancel_kitchen(&tx, order_id).await? {
+                    let ticket = Ticket {
+                        ticket_id: ticket_id(order_id, TicketKind::Cancelled, None),
+                        kind: TicketKind::Cancelled,
+                        reason: Some(reason),
+                        at,
+                        status: None,
+                        reprint: false,
+                        ..fired
+                    };
+                    rows.extend(rows_for(store, &ticket, due_now(at)));
+                }
+            }
+        }
+        db::insert_rows(&tx, &rows).await?;
+        tx.commit().await.context("committing the queued tickets")?;
+        touched.extend(rows.into_iter().map(|r| (r.ticket.store_id, r.sink)));
+        metrics::counter!("qsr_bridge_records_total").increment(batch.len() as u64);
+        Ok(touched)
+    }
+
+    async fn dead_letter_record(&self, message: &OwnedMessage, reason: &str) -> anyhow::Result<()> {
+        tracing::error!(
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            reason,
+            "dead-lettering a record that cannot be decoded"
+        );
+        let key = message
+            .key()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .unwrap_or_default();
+        let (partition, offset) = (
+            message.partition().to_string(),
+            message.offset().to_string(),
+        );
+        self.dead_letter
+            .send(
+                &key,
+                message.payload().unwrap_or_default(),
+                &[
+                    ("reason", reason),
+                    ("source_topic", message.topic()),
+                    ("source_partition", &partition),
+                    ("source_offset", &offset),
+                ],
+            )
+            .await
+    }
+}
+
+/// An immediate ticket is due at its event's time, or now if the writer's
+/// clock runs ahead of ours.
+fn due_now(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.min(Utc::now())
+}
+
+/// `ticket` for each of the store's sinks that takes its kind.
+fn rows_for(store: &StoreRuntime, ticket: &Ticket, due_at: DateTime<Utc>) -> Vec<NewRow> {
+    store
+        .sinks
+        .iter()
+        .filter(|sink| sink.takes(ticket.kind))
+        .map(|sink| NewRow {
+            ticket: ticket.clone(),
+            sink: sink.name.clone(),
+            due_at,
+        })
+        .collect()
+}
+
+/// The tickets an event makes for a configured store.
+fn effects(event: &Event, store: &StoreRuntime, tz: Tz) -> Effects {
+    let meta = &event.meta;
+    let base = |order_id: Uuid, kind: TicketKind, status: Option<&str>| Ticket {
+        ticket_id: ticket_id(order_id, kind, status),
+        kind,
+        store_id: meta.store_id.clone(),
+        order_id,
+        number: order_number(order_id),
+        reprint: false,
+        at: meta.time,
+        order: None,
+        status: status.map(str::to_owned),
+        reason: None,
+        correlation_id: Some(meta.correlation_id.clone()),
+    };
+    let mut effects = Effects::default();
+    let (order_id, status, reason) = match &event.data {
+        EventData::OrderPlaced(placed) => {
+            let prep = chrono::Duration::minutes(i64::from(store.settings.prep_minutes));
+            let fire_at = if placed.asap {
+                placed.placed_at
+            } else {
+                (placed.pickup_at - prep).max(placed.placed_at)
+            };
+            let details = OrderDetails::from_placed(placed, tz, fire_at);
+            let now = due_now(meta.time);
+            let order = Ticket {
+                order: Some(details.clone()),
+                ..base(placed.order_id, TicketKind::Order, None)
+            };
+            effects.rows.extend(rows_for(store, &order, now));
+            let accept = base(placed.order_id, TicketKind::Accept, None);
+            effects.rows.extend(rows_for(store, &accept, now));
+            let kitchen = Ticket {
+                order: Some(details),
+                ..base(placed.order_id, TicketKind::Kitchen, None)
+            };
+            let fire = if placed.asap { now } else { fire_at };
+            effects.rows.extend(rows_for(store, &kitchen, fire));
+            return effects;
+        }
+        EventData::OrderAccepted(e) => (e.order_id, "accepted", None),
+        EventData::OrderRejected(e) => (e.order_id, "rejected", Some(e.reason.clone())),
+        EventData::PreparationStarted(e) => (e.order_id, "in_preparation", None),
+        EventData::OrderReady(e) => (e.order_id, "ready", None),
+        EventData::OrderCompleted(e) => (e.order_id, "completed", None),
+        EventData::OrderCancelled(e) => (e.order_id, "cancelled", Some(e.reason.clone())),
+        _ => return effects,
+    };
+    let ticket = Ticket {
+        reason: reason.clone(),
+        ..base(order_id, TicketKind::Status, Some(status))
+    };
+    effects
+        .rows
+        .extend(rows_for(store, &ticket, due_now(meta.time)));
+    if let Some(reason) = reason {
+        effects.cancel = Some((order_id, reason, meta.time));
+    }
+    effects
+}

@@ -1,0 +1,289 @@
+//! The feedback endpoints: kitchen displays report that an order was started,
+//! bumped (ready) or picked up, and POS systems that an item or option ran out
+//! or is back. Each request is signed like the webhooks (HMAC-SHA256 over
+//! timestamp and body, with the store's feedback secret or one of its display
+//! secrets) and becomes a command-api call with the store's `pos` token.
+//! command-api's answer is passed on as it is; everything else answers
+//! problem+json.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use platform::Problem;
+use serde::Deserialize;
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use crate::consumer::StoreRuntime;
+use crate::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct FeedbackState {
+    pub stores: Arc<BTreeMap<String, StoreRuntime>>,
+    pub http: reqwest::Client,
+    pub command_api_url: String,
+    pub tolerance_secs: u64,
+}
+
+/// `POST /v1/feedback/{store_id}/kds`, `POST /v1/feedback/{store_id}/stock`
+/// and the OpenAPI document of both at `/openapi.json`.
+pub fn routes(state: FeedbackState) -> Router {
+    Router::new()
+        .route("/v1/feedback/{store_id}/kds", post(kds))
+        .route("/v1/feedback/{store_id}/stock", post(stock))
+        .route(
+            "/openapi.json",
+            axum::routing::get(|| async { axum::Json(ApiDoc::openapi()) }),
+        )
+        .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
+        .with_state(state)
+}
+
+/// What happened to an order at the kitchen display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KdsEvent {
+    /// The kitchen started it: `start`.
+    Started,
+    /// Bumped off the screen: `ready`.
+    Bumped,
+    /// Handed to the customer: `complete`.
+    PickedUp,
+}
+
+/// A kitchen display's report on an order.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct KdsCallback {
+    order_id: Uuid,
+    event: KdsEvent,
+    /// The ticket the display shows, for the logs.
+    #[serde(default)]
+    ticket_id: Option<String>,
+}
+
+/// A POS system's report that an item or option ran out or is back.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct StockUpdate {
+    /// An item or modifier option id.
+    id: String,
+    available: bool,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/feedback/{store_id}/kds",
+    request_body = KdsCallback,
+    params(("store_id" = String, Path, description = "The store"), ("x-qsr-timestamp" = String, Header, description = "Unix seconds when the request was signed"), ("x-qsr-signature" = String, Header, description = "`v1=` and the hex HMAC-SHA256 of `{timestamp}.{body}` with the store's feedback secret or one of its display secrets")),
+    responses((status = 200, description = "command-api's answer, passed on"), (status = 400, description = "`malformed_body` or `validation_failed`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 401, description = "`invalid_signature`: missing, wrong or stale signature", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 404, description = "`unknown_store`: the bridge does not serve the store", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 409, description = "command-api's refusal, e.g. `invalid_transition`, passed on", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 502, description = "`command_api_unavailable`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 503, description = "`pos_token_missing`", body = platform::ProblemBody, content_type = "application/problem+json")),
+)]
+async fn kds(
+    State(state): State<FeedbackState>,
+    Path(store_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let (store, callback): (_, KdsCallback) = authentic(&state, &store_id, &headers, body)?;
+    let action = match callback.event {
+        KdsEvent::Started => "start",
+        KdsEvent::Bumped => "ready",
+        KdsEvent::PickedUp => "complete",
+    };
+    tracing::info!(store_id, order_id = %callback.order_id, ticket_id = callback.ticket_id,
+        action, "kitchen display feedback");
+    let request = state
+        .http
+        .post(format!(
+            "{}/v1/orders/{}/{action}",
+            state.command_api_url.trim_end_matches('/'),
+            callback.order_id
+        ))
+        .header(
+            "idempotency-key",
+            format!("pos-bridge-kds-{}-{action}", callback.order_id),
+        )
+        .json(&serde_json::json!({}));
+    forward(store, request, "kds").await
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/feedback/{store_id}/stock",
+    request_body = StockUpdate,
+    params(("store_id" = String, Path, description = "The store"), ("x-qsr-timestamp" = String, Header, description = "Unix seconds when the request was signed"), ("x-qsr-signature" = String, Header, description = "`v1=` and the hex HMAC-SHA256 of `{timestamp}.{body}` with the store's feedback secret or one of its display secrets")),
+    responses((status = 200, description = "command-api's answer, passed on"), (status = 400, description = "`malformed_body` or `validation_failed`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 401, description = "`invalid_signature`: missing, wrong or stale signature", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 404, description = "`unknown_store`: the bridge does not serve the store", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 409, description = "command-api's refusal, e.g. `invalid_transition`, passed on", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 502, description = "`command_api_unavailable`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 503, description = "`pos_token_missing`", body = platform::ProblemBody, content_type = "application/problem+json")),
+)]
+async fn stock(
+    State(state): State<FeedbackState>,
+    Path(store_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let (store, update): (_, StockUpdate) = authentic(&state, &store_id, &headers, body)?;
+    let valid = !update.id.is_empty()
+        && update.id.len() <= 64
+        && update
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "id must be an item or option id: lower-case letters, digits and `-`",
+        ));
+    }
+    tracing::info!(
+        store_id,
+        id = update.id,
+        available = update.available,
+        "stock update"
+    );
+    let request = state
+        .http
+        .put(format!(
+            "{}/v1/stores/{store_id}/items/{}/availability",
+            state.command_api_url.trim_end_matches('/'),
+            update.id
+        ))
+        .json(&serde_json::json!({"available": update.available}));
+    forward(store, request, "stock").await
+}
+
+/// The store, and the body once its signature checks out.
+fn authentic<'a, T: serde::de::DeserializeOwned>(
+    state: &'a FeedbackState,
+    store_id: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(&'a StoreRuntime, T), Problem> {
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "payload_too_large"
+        } else {
+            "malformed_body"
+        };
+        Problem::new(status, code, rejection.body_text())
+    })?;
+    let store = state.stores.get(store_id).ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "unknown_store",
+            "this bridge does not serve that store",
+        )
+    })?;
+    let mut secrets: Vec<&str> = store
+        .settings
+        .kds
+        .iter()
+        .map(|k| k.secret.expose())
+        .collect();
+    if let Some(secret) = &store.settings.feedback_secret {
+        secrets.push(secret.expose());
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    verify(
+        &secrets,
+        header(TIMESTAMP_HEADER),
+        header(SIGNATURE_HEADER),
+        &body,
+        chrono::Utc::now().timestamp(),
+        state.tolerance_secs,
+    )
+    .map_err(|e| Problem::new(StatusCode::UNAUTHORIZED, "invalid_signature", e.to_string()))?;
+    let parsed = serde_json::from_slice(&body)
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "malformed_body", e.to_string()))?;
+    Ok((store, parsed))
+}
+
+/// Sends the command with the store's `pos` token and passes the answer on.
+async fn forward(
+    store: &StoreRuntime,
+    request: reqwest::RequestBuilder,
+    kind: &'static str,
+) -> Result<Response, Problem> {
+    let token = store.settings.pos_token.as_ref().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "pos_token_missing",
+            "the bridge has no pos token for this store",
+        )
+    })?;
+    let response = request
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "command-api unreachable");
+            metrics::counter!("qsr_bridge_feedback_total", "kind" => kind, "status" => "502")
+                .increment(1);
+            Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "command_api_unavailable",
+                "command-api could not be reached; try again",
+            )
+        })?;
+    let status =
+        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    metrics::counter!("qsr_bridge_feedback_total", "kind" => kind, "status" => status.as_str().to_owned())
+        .increment(1);
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .cloned();
+    let bytes = response.bytes().await.map_err(|error| {
+        tracing::warn!(%error, "reading command-api's answer");
+        Problem::new(
+            StatusCode::BAD_GATEWAY,
+            "command_api_unavailable",
+            "command-api's answer broke off; try again",
+        )
+    })?;
+    let mut answer = (status, Body::from(bytes)).into_response();
+    if let Some(content_type) = content_type
+        && let Ok(value) = header::HeaderValue::from_bytes(content_type.as_bytes())
+    {
+        answer.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    Ok(answer)
+}
+
+/// The OpenAPI 3.1 document of the feedback endpoints.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "QSR pos-bridge feedback API",
+        description = "Kitchen displays and POS systems report back to the ordering system. Each \
+                       request is signed: HMAC-SHA256 over `{timestamp}.{body}`. Errors are RFC 9457 \
+                       problem+json with a stable `code`; command-api's answers are passed on.",
+    ),
+    paths(kds, stock)
+)]
+pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_both_feedback_routes() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for path in [
+            "/v1/feedback/{store_id}/kds",
+            "/v1/feedback/{store_id}/stock",
+        ] {
+            assert!(doc["paths"][path]["post"].is_object(), "{path} is missing");
+        }
+    }
+}
