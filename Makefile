@@ -1,7 +1,7 @@
 # The two commands of the README, and the few around them. The work is done by
 # stack/stack.sh; `stack/stack.sh help` explains each command.
 
-.PHONY: run up down test lint bench infra-up infra-down status logs deps
+.PHONY: run up down test lint bench bench-read bench-bridge infra-up infra-down status logs deps
 
 ## Start Kafka, Postgres, the four services and the demo store; Ctrl-C stops all.
 run:
@@ -23,6 +23,16 @@ test:
 ## (override with ARGS="--rate 2500 --clients 128"). See BENCHMARKS.md.
 bench:
 	@stack/stack.sh bench $(or $(ARGS),--clients 256 --duration 20)
+
+## The read-side benchmarks of BENCHMARKS.md ("Read side"), on a running stack.
+bench-read:
+	@stack/stack.sh bench catchup --events 1000000
+	@stack/stack.sh bench lag --rate 1000 --duration 30
+	@bench/read-throughput.sh
+
+## The bridge's benchmark of BENCHMARKS.md ("Kitchen tickets"), with the infra up.
+bench-bridge:
+	cargo run --release -p pos-bridge --example bench -- $(or $(ARGS),--stores 100 --orders 10000 --rate 200 --seconds 20)
 
 ## Formatting and lints, as CI checks them.
 lint:

@@ -288,7 +288,11 @@ services_up() {
   start_service projector "$bin/projector"
   start_service command-api "$bin/command-api"
   start_service query-api "$bin/query-api"
-  start_service pos-bridge "$bin/pos-bridge"
+  # The demo store's kitchen settings, and a pos token for the bridge's
+  # feedback endpoints (the settings file leaves secrets to the environment).
+  start_service pos-bridge env QSR_POS_BRIDGE_CONFIG="$ROOT/stack/demo/pos-bridge.toml" \
+    QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_TOKEN="$(mint --role pos --sub demo-bridge --store demo-downtown)" \
+    "$bin/pos-bridge"
   local svc url
   for svc in "projector http://127.0.0.1:8083" "command-api $COMMAND_API" \
              "query-api $QUERY_API" "pos-bridge http://127.0.0.1:8082"; do
@@ -370,7 +374,7 @@ banner() {
     command-api  $COMMAND_API          (POST /v1/orders, PUT /v1/stores/...)
     query-api    $QUERY_API          (GET /v1/orders/{id}, /v1/stores/{id}/menu, ..., /openapi.json)
     projector    http://127.0.0.1:8083          (/healthz, /readyz, /metrics; dead letters in qsr.dead-letter)
-    pos-bridge   http://127.0.0.1:8082          (tickets to the demo printer at 127.0.0.1:9100)
+    pos-bridge   http://127.0.0.1:8082          (ESC/POS tickets to the demo printer at 127.0.0.1:9100; signed feedback, /openapi.json)
     Kafka        $BROKERS                 (topics qsr.stores, qsr.orders)
     Postgres     $(pg_url)
     logs         $LOGS  (make logs)
@@ -397,7 +401,12 @@ banner() {
     curl -s $QUERY_API/v1/stores/demo-downtown/orders -H 'authorization: Bearer $STAFF_TOKEN'
     curl -s $QUERY_API/v1/customers/me/orders -H 'authorization: Bearer $CUSTOMER_TOKEN'
     curl -s "$QUERY_API/v1/stores/demo-downtown/sales?date=\$(TZ=America/New_York date +%F)" -H 'authorization: Bearer $ADMIN_TOKEN'
-  The printed ticket:  tail -f $LOGS/print-sink.log
+  The printed tickets:  tail -f $LOGS/print-sink.log
+  Bump an order to ready as a kitchen display would (signed; see pos-bridge/README.md):
+    body='{"order_id":"ORDER_ID","event":"bumped"}'; ts=\$(date +%s)
+    sig=\$(printf '%s.%s' "\$ts" "\$body" | openssl dgst -sha256 -hmac demo-feedback-secret-not-for-production | sed 's/^.* //')
+    curl -s -X POST http://127.0.0.1:8082/v1/feedback/demo-downtown/kds -H "x-qsr-timestamp: \$ts" \\
+      -H "x-qsr-signature: v1=\$sig" -d "\$body"
 
 EOF
 }

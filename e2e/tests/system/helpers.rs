@@ -179,7 +179,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
     );
     let query_config = query_api::Config {
         addr: query_listener.local_addr()?,
-        postgres,
+        postgres: postgres.clone(),
         auth: AuthArgs {
             jwt_secret: DEVELOPMENT_SECRET.into(),
         },
@@ -198,15 +198,32 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
     let bridge_config = pos_bridge::Config {
         addr: bridge_listener.local_addr()?,
         kafka: kafka.clone(),
+        postgres,
         group: format!("test-{suffix}-bridge"),
-        printer: printer.local_addr()?.to_string(),
-        printer_timeout_secs: 3,
+        instance_id: None,
+        settings_file: "unused.toml".into(),
     };
+    // The test store's kitchen is the test's printer; nothing else is sent.
+    let mut bridge_settings = pos_bridge::Settings::new(command_api.clone());
+    bridge_settings.dead_letter_topic = format!("test.{suffix}.bridge-dead-letter");
+    bridge_settings.stores.insert(
+        STORE.to_owned(),
+        pos_bridge::StoreSettings {
+            timezone: None,
+            prep_minutes: 0,
+            auto_accept: false,
+            pos_token: None,
+            feedback_secret: None,
+            printers: vec![printer.local_addr()?.to_string()],
+            kds: Vec::new(),
+        },
+    );
     spawn(
         &mut tasks,
         "pos-bridge",
         pos_bridge::run(
             bridge_config,
+            bridge_settings,
             bridge_listener,
             cancel.clone().cancelled_owned(),
         ),
@@ -359,6 +376,9 @@ impl TestSystem {
                     &self.kafka.stores_topic,
                     &self.kafka.orders_topic,
                     &self.dead_letter_topic,
+                    &self
+                        .dead_letter_topic
+                        .replace(".dead-letter", ".bridge-dead-letter"),
                 ],
                 &AdminOptions::new(),
             )

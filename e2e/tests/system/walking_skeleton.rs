@@ -103,17 +103,20 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
         .await
         .unwrap()
         .unwrap();
-    let mut ticket = String::new();
-    tokio::time::timeout(PATIENCE, socket.read_to_string(&mut ticket))
+    let mut bytes = Vec::new();
+    tokio::time::timeout(PATIENCE, socket.read_to_end(&mut bytes))
         .await
         .unwrap()
         .unwrap();
+    // ESC/POS: decoded to text, with the large and bold lines marked.
+    let ticket = pos_bridge::escpos::to_text(&pos_bridge::escpos::decode(&bytes));
     let number = order_id.replace('-', "")[26..].to_uppercase();
-    assert!(ticket.contains(&format!("ORDER {number}")), "{ticket}");
+    assert!(ticket.contains(&format!("[large] #{number}\n")), "{ticket}");
     assert!(
-        ticket.contains(" 2 x Classic Burger\n       + Cheddar\n       * no onions\n"),
+        ticket.contains("[bold]  2 x Classic Burger\n       + Cheddar\n       * no onions\n"),
         "{ticket}"
     );
+    assert!(ticket.ends_with("-- cut ----------------\n"), "{ticket}");
 
     a_retry_with_the_same_key_gets_the_first_answer(&system).await;
     bad_commands_answer_problems(&system).await;
