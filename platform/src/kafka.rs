@@ -60,13 +60,24 @@ pub async fn ensure_topics(args: &KafkaArgs) -> anyhow::Result<()> {
     let expected = args.partitions;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         for name in &names {
-            let metadata = consumer
-                .fetch_metadata(Some(name), Duration::from_secs(10))
-                .with_context(|| format!("reading metadata of {name} from {brokers}"))?;
-            let found = metadata
-                .topics()
-                .first()
-                .map_or(0, |t| t.partitions().len());
+            // A topic created a moment ago may not have reached the broker's
+            // metadata yet: it shows no partitions for a short while.
+            let mut found = 0;
+            for attempt in 0..50 {
+                if attempt > 0 {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                let metadata = consumer
+                    .fetch_metadata(Some(name), Duration::from_secs(10))
+                    .with_context(|| format!("reading metadata of {name} from {brokers}"))?;
+                found = metadata
+                    .topics()
+                    .first()
+                    .map_or(0, |t| t.partitions().len());
+                if found > 0 {
+                    break;
+                }
+            }
             if found != expected as usize {
                 bail!(
                     "topic {name} has {found} partitions but QSR_TOPIC_PARTITIONS is {expected}; \
