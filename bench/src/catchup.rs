@@ -48,7 +48,7 @@ pub struct CatchupArgs {
     pub database_url: String,
     /// The projector's most events per Postgres transaction (its
     /// `QSR_PROJECTOR_BATCH_MAX`).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 5000)]
     pub batch_max: u32,
     /// Seconds the projector may take before the benchmark gives up.
     #[arg(long, default_value_t = 900)]

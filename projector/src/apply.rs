@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use schemas::{Event, EventData, TotalsV1};
+use deadpool_postgres::Transaction;
+use schemas::{Event, EventData};
 use serde_json::Value;
-use tokio_postgres::Transaction;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 /// An event that decodes but that the read models cannot take, and why: it
@@ -60,24 +61,34 @@ struct MenuRow {
     published_at: DateTime<Utc>,
 }
 
+/// What the fold needs of an order: its state, and what its sales were.
 #[derive(Debug, Clone)]
 struct OrderRow {
     order_id: Uuid,
     store_id: String,
-    customer_id: Option<String>,
     status: &'static str,
     version: i64,
-    lines: Value,
-    totals: TotalsV1,
-    pickup_at: DateTime<Utc>,
-    slot: DateTime<Utc>,
-    asap: bool,
     placed_at: DateTime<Utc>,
+    /// Subtotal, tax and tip: what a rejection or cancellation withdraws.
+    sale: [i64; 3],
     updated_at: DateTime<Utc>,
     payment_status: Option<&'static str>,
     captured_amount: i64,
     refunded_amount: i64,
     ready_at: Option<DateTime<Utc>>,
+    /// What never changes after placement, for an order placed in this batch
+    /// only: the rows of earlier ones are updated, never rewritten whole.
+    placement: Option<Placement>,
+}
+
+#[derive(Debug, Clone)]
+struct Placement {
+    customer_id: Option<String>,
+    lines: Value,
+    totals: Value,
+    pickup_at: DateTime<Utc>,
+    slot: DateTime<Utc>,
+    asap: bool,
 }
 
 #[derive(Debug)]
@@ -224,36 +235,36 @@ impl Models {
         }
         if !order_ids.is_empty() {
             let ids: Vec<Uuid> = order_ids.into_iter().collect();
-            for row in tx
-                .query(
-                    "select order_id, store_id, customer_id, status, version, lines, totals, pickup_at, \
-                            slot, asap, placed_at, updated_at, payment_status, captured_amount, \
-                            refunded_amount, ready_at \
+            let statement = tx
+                .prepare_cached(
+                    "select order_id, store_id, status, version, placed_at, \
+                            (totals->'subtotal'->>'amount')::bigint, \
+                            (totals->'tax'->>'amount')::bigint, (totals->'tip'->>'amount')::bigint, \
+                            updated_at, payment_status, captured_amount, refunded_amount, ready_at \
                      from orders where order_id = any($1) for update",
-                    &[&ids],
                 )
+                .await
+                .context("preparing to read orders")?;
+            for row in tx
+                .query(&statement, &[&ids])
                 .await
                 .context("reading orders")?
             {
-                let status: String = row.get(3);
-                let payment_status: Option<String> = row.get(12);
+                let status: String = row.get(2);
+                let payment_status: Option<String> = row.get(9);
                 let order = OrderRow {
                     order_id: row.get(0),
                     store_id: row.get(1),
-                    customer_id: row.get(2),
                     status: known_status(&status)?,
-                    version: row.get(4),
-                    lines: row.get(5),
-                    totals: serde_json::from_value(row.get(6)).context("reading an order's totals")?,
-                    pickup_at: row.get(7),
-                    slot: row.get(8),
-                    asap: row.get(9),
-                    placed_at: row.get(10),
-                    updated_at: row.get(11),
+                    version: row.get(3),
+                    placed_at: row.get(4),
+                    sale: [row.get(5), row.get(6), row.get(7)],
+                    updated_at: row.get(8),
                     payment_status: payment_status.as_deref().map(known_payment).transpose()?,
-                    captured_amount: row.get(13),
-                    refunded_amount: row.get(14),
-                    ready_at: row.get(15),
+                    captured_amount: row.get(10),
+                    refunded_amount: row.get(11),
+                    ready_at: row.get(12),
+                    placement: None,
                 };
                 models.orders.insert(order.order_id, order);
             }
@@ -366,25 +377,33 @@ impl Models {
                     return Ok(());
                 }
                 let lines = serde_json::to_value(&e.lines).map_err(|e| e.to_string())?;
+                let totals = serde_json::to_value(&e.totals).map_err(|e| e.to_string())?;
                 self.orders.insert(
                     e.order_id,
                     OrderRow {
                         order_id: e.order_id,
                         store_id: e.store_id.clone(),
-                        customer_id: e.customer_id.clone(),
                         status: "placed",
                         version,
-                        lines,
-                        totals: e.totals.clone(),
-                        pickup_at: e.pickup_at,
-                        slot: e.slot,
-                        asap: e.asap,
                         placed_at: e.placed_at,
+                        sale: [
+                            e.totals.subtotal.amount,
+                            e.totals.tax.amount,
+                            e.totals.tip.amount,
+                        ],
                         updated_at: time,
                         payment_status: None,
                         captured_amount: 0,
                         refunded_amount: 0,
                         ready_at: None,
+                        placement: Some(Placement {
+                            customer_id: e.customer_id.clone(),
+                            lines,
+                            totals,
+                            pickup_at: e.pickup_at,
+                            slot: e.slot,
+                            asap: e.asap,
+                        }),
                     },
                 );
                 self.changed_orders.insert(e.order_id);
@@ -545,16 +564,13 @@ impl Models {
         let Some(order) = self.orders.get(&order_id) else {
             return;
         };
-        let (store_id, placed_at, totals) = (
-            order.store_id.clone(),
-            order.placed_at,
-            order.totals.clone(),
-        );
+        let (store_id, placed_at, [subtotal, tax, tip]) =
+            (order.store_id.clone(), order.placed_at, order.sale);
         let sales = self.sales_at(&store_id, placed_at);
         sales.orders -= 1;
-        sales.revenue -= totals.subtotal.amount;
-        sales.tax -= totals.tax.amount;
-        sales.tips -= totals.tip.amount;
+        sales.revenue -= subtotal;
+        sales.tax -= tax;
+        sales.tips -= tip;
     }
 
     fn sales_at(&mut self, store_id: &str, at: DateTime<Utc>) -> &mut Sales {
@@ -586,7 +602,8 @@ impl Models {
             .iter()
             .map(|s| Value::from(s.unavailable.clone()))
             .collect();
-        tx.execute(
+        execute(
+            tx,
             "insert into stores (store_id, name, timezone, currency, tax_rate_bps, hours, pickup, \
                                  version, updated_at, accepting_orders, busy_minutes, unavailable) \
              select s.store_id, s.name, s.timezone, s.currency, s.tax_rate_bps, s.hours, s.pickup, \
@@ -633,7 +650,8 @@ impl Models {
             .iter()
             .filter_map(|id| self.menus.get(id))
             .collect();
-        tx.execute(
+        execute(
+            tx,
             "insert into menus (store_id, menu_version, categories, published_at) \
              select * from unnest($1::text[], $2::int[], $3::jsonb[], $4::timestamptz[]) \
              on conflict (store_id) do update set \
@@ -653,54 +671,75 @@ impl Models {
     }
 
     async fn save_orders(&self, tx: &Transaction<'_>) -> anyhow::Result<()> {
-        if self.changed_orders.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<&OrderRow> = self
+        let (placed, changed): (Vec<&OrderRow>, Vec<&OrderRow>) = self
             .changed_orders
             .iter()
             .filter_map(|id| self.orders.get(id))
-            .collect();
-        let totals = rows
+            .partition(|o| o.placement.is_some());
+        let placements: Vec<(&OrderRow, &Placement)> = placed
             .iter()
-            .map(|o| serde_json::to_value(&o.totals))
-            .collect::<Result<Vec<Value>, _>>()
-            .context("writing an order's totals")?;
-        tx.execute(
-            "insert into orders (order_id, store_id, customer_id, status, version, lines, totals, \
-                                 pickup_at, slot, asap, placed_at, updated_at, payment_status, \
-                                 captured_amount, refunded_amount, ready_at) \
-             select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
-                                  $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::timestamptz[], \
-                                  $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::text[], \
-                                  $14::bigint[], $15::bigint[], $16::timestamptz[]) \
-             on conflict (order_id) do update set \
-               status = excluded.status, version = excluded.version, \
-               updated_at = excluded.updated_at, payment_status = excluded.payment_status, \
-               captured_amount = excluded.captured_amount, \
-               refunded_amount = excluded.refunded_amount, ready_at = excluded.ready_at \
-             where orders.version < excluded.version",
-            &[
-                &column(&rows, |o| o.order_id),
-                &column(&rows, |o| o.store_id.clone()),
-                &column(&rows, |o| o.customer_id.clone()),
-                &column(&rows, |o| o.status),
-                &column(&rows, |o| o.version),
-                &column(&rows, |o| o.lines.clone()),
-                &totals,
-                &column(&rows, |o| o.pickup_at),
-                &column(&rows, |o| o.slot),
-                &column(&rows, |o| o.asap),
-                &column(&rows, |o| o.placed_at),
-                &column(&rows, |o| o.updated_at),
-                &column(&rows, |o| o.payment_status),
-                &column(&rows, |o| o.captured_amount),
-                &column(&rows, |o| o.refunded_amount),
-                &column(&rows, |o| o.ready_at),
-            ],
-        )
-        .await
-        .context("writing orders")?;
+            .filter_map(|o| o.placement.as_ref().map(|p| (*o, p)))
+            .collect();
+        if !placements.is_empty() {
+            execute(
+                tx,
+                "insert into orders (order_id, store_id, customer_id, status, version, lines, totals, \
+                                     pickup_at, slot, asap, placed_at, updated_at, payment_status, \
+                                     captured_amount, refunded_amount, ready_at) \
+                 select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
+                                      $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::timestamptz[], \
+                                      $10::bool[], $11::timestamptz[], $12::timestamptz[], $13::text[], \
+                                      $14::bigint[], $15::bigint[], $16::timestamptz[]) \
+                 on conflict (order_id) do nothing",
+                &[
+                    &column(&placements, |(o, _)| o.order_id),
+                    &column(&placements, |(o, _)| o.store_id.as_str()),
+                    &column(&placements, |(_, p)| p.customer_id.as_deref()),
+                    &column(&placements, |(o, _)| o.status),
+                    &column(&placements, |(o, _)| o.version),
+                    &column(&placements, |(_, p)| &p.lines),
+                    &column(&placements, |(_, p)| &p.totals),
+                    &column(&placements, |(_, p)| p.pickup_at),
+                    &column(&placements, |(_, p)| p.slot),
+                    &column(&placements, |(_, p)| p.asap),
+                    &column(&placements, |(o, _)| o.placed_at),
+                    &column(&placements, |(o, _)| o.updated_at),
+                    &column(&placements, |(o, _)| o.payment_status),
+                    &column(&placements, |(o, _)| o.captured_amount),
+                    &column(&placements, |(o, _)| o.refunded_amount),
+                    &column(&placements, |(o, _)| o.ready_at),
+                ],
+            )
+            .await
+            .context("inserting orders")?;
+        }
+        if !changed.is_empty() {
+            // Only what an event after the placement changes.
+            execute(
+                tx,
+                "update orders o set status = u.status, version = u.version, \
+                   updated_at = u.updated_at, payment_status = u.payment_status, \
+                   captured_amount = u.captured_amount, refunded_amount = u.refunded_amount, \
+                   ready_at = u.ready_at \
+                 from unnest($1::uuid[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], \
+                             $6::bigint[], $7::bigint[], $8::timestamptz[]) \
+                   as u(order_id, status, version, updated_at, payment_status, captured_amount, \
+                        refunded_amount, ready_at) \
+                 where o.order_id = u.order_id and o.version < u.version",
+                &[
+                    &column(&changed, |o| o.order_id),
+                    &column(&changed, |o| o.status),
+                    &column(&changed, |o| o.version),
+                    &column(&changed, |o| o.updated_at),
+                    &column(&changed, |o| o.payment_status),
+                    &column(&changed, |o| o.captured_amount),
+                    &column(&changed, |o| o.refunded_amount),
+                    &column(&changed, |o| o.ready_at),
+                ],
+            )
+            .await
+            .context("updating orders")?;
+        }
         Ok(())
     }
 
@@ -709,7 +748,8 @@ impl Models {
             return Ok(());
         }
         let rows: Vec<&StatusChange> = self.status_changes.iter().collect();
-        tx.execute(
+        execute(
+            tx,
             "insert into order_status_changes (order_id, version, status, at, reason) \
              select * from unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[]) \
              on conflict (order_id, version) do nothing",
@@ -731,7 +771,8 @@ impl Models {
             return Ok(());
         }
         let rows: Vec<(&(String, DateTime<Utc>), &Sales)> = self.sales.iter().collect();
-        tx.execute(
+        execute(
+            tx,
             "insert into sales_intervals (store_id, interval_start, orders, revenue, tax, tips, refunds) \
              select * from unnest($1::text[], $2::timestamptz[], $3::int[], $4::bigint[], \
                                   $5::bigint[], $6::bigint[], $7::bigint[]) \
@@ -755,6 +796,16 @@ impl Models {
         .context("writing sales")?;
         Ok(())
     }
+}
+
+/// Runs `sql` as a statement prepared once per connection.
+async fn execute(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> anyhow::Result<u64> {
+    let statement = tx.prepare_cached(sql).await?;
+    Ok(tx.execute(&statement, params).await?)
 }
 
 /// One column of a multi-row statement.

@@ -19,7 +19,7 @@ pub struct Config {
     #[arg(long, env = "QSR_PROJECTOR_GROUP", default_value = "qsr-projector")]
     pub group: String,
     /// Most events applied in one Postgres transaction.
-    #[arg(long, env = "QSR_PROJECTOR_BATCH_MAX", default_value_t = 1000,
+    #[arg(long, env = "QSR_PROJECTOR_BATCH_MAX", default_value_t = 5000,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_max: u32,
     /// Where records the read models cannot take go, with the reason in headers.
