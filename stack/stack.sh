@@ -279,7 +279,7 @@ start_service() {
   echo $! >"$PIDS/$name.pid"
 }
 
-http_ok() { curl -fsS -o /dev/null "$1"; }
+http_ok() { curl -fsS -o /dev/null "$1" 2>/dev/null; }
 
 services_up() {
   build_services
