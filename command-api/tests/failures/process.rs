@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use platform::{Claims, DEVELOPMENT_SECRET, JwtKeys, Role};
+use platform::Role;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -15,27 +15,15 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 pub const STORE: &str = "fail-downtown";
 pub const PARTITIONS: i32 = 3;
 
-pub fn shared_brokers() -> String {
-    std::env::var("QSR_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
+pub use testkit::brokers as shared_brokers;
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    testkit::free_port().unwrap()
 }
 
 pub fn token(role: Role, sub: &str) -> String {
-    let claims = Claims {
-        sub: sub.into(),
-        role,
-        stores: vec![],
-        exp: chrono::Utc::now().timestamp() + 3600,
-    };
-    JwtKeys::new(DEVELOPMENT_SECRET).mint(&claims).unwrap()
+    testkit::token(role, sub, &[]).unwrap()
 }
 
 /// A command-api process with its own topics and group.

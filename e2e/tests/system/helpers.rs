@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context;
-use platform::{AuthArgs, Claims, DEVELOPMENT_SECRET, JwtKeys, KafkaArgs, PostgresArgs, Role};
+use platform::{AuthArgs, DEVELOPMENT_SECRET, KafkaArgs, PostgresArgs, Role};
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -17,41 +17,15 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use testkit::{admin_client, admin_database_url, brokers, with_database};
+
+/// A token for the test services; see `testkit::token`.
+pub fn token(role: Role, sub: &str, stores: &[&str]) -> String {
+    testkit::token(role, sub, stores).unwrap()
+}
+
 /// How long a test waits for something that should happen at once.
 pub const PATIENCE: Duration = Duration::from_secs(30);
-
-pub fn brokers() -> String {
-    std::env::var("QSR_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
-
-/// The server the tests create their databases on.
-pub fn admin_database_url() -> String {
-    std::env::var("QSR_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:55432/qsr".into())
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].rfind('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
-}
-
-async fn admin_client() -> anyhow::Result<tokio_postgres::Client> {
-    let (client, connection) =
-        tokio_postgres::connect(&admin_database_url(), tokio_postgres::NoTls)
-            .await
-            .context("connecting to the test Postgres; is the stack up (make infra-up)?")?;
-    tokio::spawn(connection);
-    Ok(client)
-}
 
 /// The running services and what the test needs to reach them.
 pub struct TestSystem {
@@ -90,17 +64,6 @@ fn spawn<F>(
     F: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     tasks.push((name, tokio::spawn(f)));
-}
-
-/// A token signed with the development secret the test services use.
-pub fn token(role: Role, sub: &str, stores: &[&str]) -> String {
-    let claims = Claims {
-        sub: sub.into(),
-        role,
-        stores: stores.iter().map(|s| (*s).to_owned()).collect(),
-        exp: chrono::Utc::now().timestamp() + 3600,
-    };
-    JwtKeys::new(DEVELOPMENT_SECRET).mint(&claims).unwrap()
 }
 
 pub async fn spawn_system() -> anyhow::Result<TestSystem> {
@@ -386,19 +349,6 @@ impl TestSystem {
             .context("deleting the test topics")?;
         Ok(())
     }
-}
-
-#[test]
-fn replaces_the_database_of_a_url() {
-    assert_eq!(
-        with_database("postgres://u@h:1/qsr", "t"),
-        "postgres://u@h:1/t"
-    );
-    assert_eq!(
-        with_database("postgres://u@h:1/qsr?sslmode=disable", "t"),
-        "postgres://u@h:1/t?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://u@h:1", "t"), "postgres://u@h:1/t");
 }
 
 pub const STORE: &str = "e2e-downtown";

@@ -5,9 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
-use platform::{AuthArgs, Claims, DEVELOPMENT_SECRET, JwtKeys, KafkaArgs, PostgresArgs, Role};
+use platform::{AuthArgs, DEVELOPMENT_SECRET, KafkaArgs, PostgresArgs, Role};
 use pos_bridge::{KdsSettings, Secret, Settings, StoreSettings};
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
@@ -17,52 +16,18 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// How long a test waits for something that should happen soon.
+pub use testkit::{admin_client, admin_database_url, brokers, with_database};
+
+/// A token for the test services; see `testkit::token`.
+pub fn token(role: Role, sub: &str, stores: &[&str]) -> String {
+    testkit::token(role, sub, stores).unwrap()
+}
+
 pub const PATIENCE: Duration = Duration::from_secs(30);
 /// The secret of every test display.
 pub const KDS_SECRET: &str = "test-kds-secret-0123456789";
 /// The feedback secret of every test store.
 pub const FEEDBACK_SECRET: &str = "test-feedback-secret-0123456789";
-
-pub fn brokers() -> String {
-    std::env::var("QSR_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
-
-pub fn admin_database_url() -> String {
-    std::env::var("QSR_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:55432/qsr".into())
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].rfind('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
-}
-
-async fn admin_client() -> anyhow::Result<tokio_postgres::Client> {
-    let (client, connection) =
-        tokio_postgres::connect(&admin_database_url(), tokio_postgres::NoTls)
-            .await
-            .context("connecting to the test Postgres; is the stack up (make infra-up)?")?;
-    tokio::spawn(connection);
-    Ok(client)
-}
-
-pub fn token(role: Role, sub: &str, stores: &[&str]) -> String {
-    let claims = Claims {
-        sub: sub.into(),
-        role,
-        stores: stores.iter().map(|s| (*s).to_owned()).collect(),
-        exp: Utc::now().timestamp() + 3600,
-    };
-    JwtKeys::new(DEVELOPMENT_SECRET).mint(&claims).unwrap()
-}
 
 pub async fn bind() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").await.unwrap()

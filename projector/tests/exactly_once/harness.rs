@@ -9,51 +9,19 @@ use std::time::Duration;
 use platform::KafkaArgs;
 use tokio::process::{Child, Command};
 
+pub use testkit::{admin_database_url as shared_database_url, brokers, connect, with_database};
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    testkit::free_port().unwrap()
+}
+
 /// How long a bounded wait waits before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 /// How often a bounded wait looks again.
 pub const POLL: Duration = Duration::from_millis(100);
 /// Partitions of each topic: fewer than stores, so partitions hold several.
 pub const PARTITIONS: i32 = 3;
-
-pub fn brokers() -> String {
-    std::env::var("QSR_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
-
-/// The shared server the test creates its database on.
-pub fn shared_database_url() -> String {
-    std::env::var("QSR_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:55432/qsr".into())
-}
-
-/// `url` with its database name replaced by `name`.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].rfind('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
-}
-
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-pub async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
-    Ok(client)
-}
 
 /// Creates the database `name` on the server of `url`.
 pub async fn create_database(url: &str, name: &str) {
