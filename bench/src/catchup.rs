@@ -340,15 +340,15 @@ fn fill(
         .context("creating the producer")?;
     let mut sent = 0u64;
     let written = history::write(topics, stores, events, seed, |record| {
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "content-type",
-                value: Some(schemas::CONTENT_TYPE),
-            })
-            .insert(Header {
-                key: schemas::TYPE_HEADER,
-                value: Some(record.event_type),
-            });
+        let headers = schemas::record_headers(record.event_type).into_iter().fold(
+            OwnedHeaders::new(),
+            |headers, (key, value)| {
+                headers.insert(Header {
+                    key,
+                    value: Some(value),
+                })
+            },
+        );
         let mut message = BaseRecord::to(record.topic)
             .key(record.key)
             .partition(record.partition)

@@ -17,6 +17,12 @@ pub const CONTENT_TYPE: &str = "application/cloudevents+json";
 /// without parsing the body.
 pub const TYPE_HEADER: &str = "ce_type";
 
+/// The Kafka headers of a record holding an event of `event_type`, beside its
+/// body: the content type and [`TYPE_HEADER`].
+pub fn record_headers(event_type: &'static str) -> [(&'static str, &'static str); 2] {
+    [("content-type", CONTENT_TYPE), (TYPE_HEADER, event_type)]
+}
+
 /// Everything about an event except its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventMeta {

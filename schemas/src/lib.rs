@@ -19,7 +19,7 @@ pub use catalog::{
 pub use convert::{Provenance, to_wire};
 pub use envelope::{
     CONTENT_TYPE, DecodeError, EncodeError, Event, EventData, EventMeta, SPEC_VERSION, TYPE_HEADER,
-    decode, encode,
+    decode, encode, record_headers,
 };
 pub use partition::partition_for;
 pub use payloads::*;

@@ -508,14 +508,13 @@ impl PartitionWriter {
         };
         let wire = schemas::to_wire(event, version, provenance);
         let payload = schemas::encode(&wire)?;
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "content-type",
-                value: Some(schemas::CONTENT_TYPE),
-            })
-            .insert(Header {
-                key: schemas::TYPE_HEADER,
-                value: Some(wire.data.event_type()),
+        let headers = schemas::record_headers(wire.data.event_type())
+            .into_iter()
+            .fold(OwnedHeaders::new(), |headers, (key, value)| {
+                headers.insert(Header {
+                    key,
+                    value: Some(value),
+                })
             });
         Ok((topic.clone(), event.store_id.to_string(), payload, headers))
     }

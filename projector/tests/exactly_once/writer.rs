@@ -610,14 +610,13 @@ fn record(store: &Store, event: &domain::Event, now: DateTime<Utc>, command: Uui
     };
     let wire = schemas::to_wire(event, version, provenance);
     let payload = schemas::encode(&wire).unwrap();
-    let headers = OwnedHeaders::new()
-        .insert(Header {
-            key: "content-type",
-            value: Some(schemas::CONTENT_TYPE),
-        })
-        .insert(Header {
-            key: schemas::TYPE_HEADER,
-            value: Some(wire.data.event_type()),
+    let headers = schemas::record_headers(wire.data.event_type())
+        .into_iter()
+        .fold(OwnedHeaders::new(), |headers, (key, value)| {
+            headers.insert(Header {
+                key,
+                value: Some(value),
+            })
         });
     Record {
         store_event,
