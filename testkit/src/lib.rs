@@ -4,7 +4,7 @@
 //! only; no service depends on it.
 
 use anyhow::Context;
-use platform::{Claims, DEVELOPMENT_SECRET, JwtKeys, Role};
+use platform::{Claims, DEVELOPMENT_SECRET, JwtKeys, KafkaArgs, PostgresArgs, Role};
 
 /// The test Kafka.
 pub fn brokers() -> String {
@@ -43,6 +43,43 @@ pub async fn admin_client() -> anyhow::Result<tokio_postgres::Client> {
     connect(&admin_database_url())
         .await
         .context("connecting to the test Postgres; is the stack up (make infra-up)?")
+}
+
+/// A test's own topics (3 partitions) and database on the test servers,
+/// named `<prefix>.<suffix>.stores`/`.orders` and `qsr_<prefix>_<suffix>`.
+#[derive(Debug)]
+pub struct Scratch {
+    /// Unique to this test: for more names of its own.
+    pub suffix: String,
+    pub database: String,
+    pub kafka: KafkaArgs,
+    pub postgres: PostgresArgs,
+}
+
+/// Creates the database of a new [`Scratch`]; the services create the topics.
+pub async fn scratch(prefix: &str, db_pool_size: usize) -> anyhow::Result<Scratch> {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let database = format!("qsr_{}_{suffix}", prefix.replace(['-', '.'], "_"));
+    admin_client()
+        .await?
+        .execute(&format!("create database {database}"), &[])
+        .await
+        .context("creating the test database")?;
+    Ok(Scratch {
+        kafka: KafkaArgs {
+            brokers: brokers(),
+            stores_topic: format!("{prefix}.{suffix}.stores"),
+            orders_topic: format!("{prefix}.{suffix}.orders"),
+            partitions: 3,
+            replication: 1,
+        },
+        postgres: PostgresArgs {
+            database_url: with_database(&admin_database_url(), &database),
+            db_pool_size,
+        },
+        database,
+        suffix,
+    })
 }
 
 /// A port nobody listens on right now.

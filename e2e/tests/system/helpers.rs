@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context;
-use platform::{AuthArgs, DEVELOPMENT_SECRET, KafkaArgs, PostgresArgs, Role};
+use platform::{AuthArgs, DEVELOPMENT_SECRET, KafkaArgs, Role};
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use testkit::{admin_client, admin_database_url, brokers, with_database};
+use testkit::admin_client;
 
 /// A token for the test services; see `testkit::token`.
 pub fn token(role: Role, sub: &str, stores: &[&str]) -> String {
@@ -72,24 +72,12 @@ pub async fn spawn_system() -> anyhow::Result<TestSystem> {
 
 /// The system with command-api keeping ended orders `retention_secs` in memory.
 pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem> {
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let database = format!("qsr_test_{suffix}");
-    admin_client()
-        .await?
-        .execute(&format!("create database {database}"), &[])
-        .await
-        .context("creating the test database")?;
-    let kafka = KafkaArgs {
-        brokers: brokers(),
-        stores_topic: format!("test.{suffix}.stores"),
-        orders_topic: format!("test.{suffix}.orders"),
-        partitions: 3,
-        replication: 1,
-    };
-    let postgres = PostgresArgs {
-        database_url: with_database(&admin_database_url(), &database),
-        db_pool_size: 4,
-    };
+    let testkit::Scratch {
+        suffix,
+        database,
+        kafka,
+        postgres,
+    } = testkit::scratch("test", 4).await?;
     let printer = bind().await?;
     let cancel = CancellationToken::new();
     let mut tasks = Vec::new();

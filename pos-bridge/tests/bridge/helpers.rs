@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// How long a test waits for something that should happen soon.
-pub use testkit::{admin_client, admin_database_url, brokers, with_database};
+use testkit::admin_client;
 
 /// A token for the test services; see `testkit::token`.
 pub fn token(role: Role, sub: &str, stores: &[&str]) -> String {
@@ -69,25 +69,12 @@ impl Bridge {
 }
 
 pub async fn spawn_env() -> TestEnv {
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let database = format!("qsr_bridge_test_{suffix}");
-    admin_client()
-        .await
-        .unwrap()
-        .execute(&format!("create database {database}"), &[])
-        .await
-        .unwrap();
-    let kafka = KafkaArgs {
-        brokers: brokers(),
-        stores_topic: format!("bridge-test.{suffix}.stores"),
-        orders_topic: format!("bridge-test.{suffix}.orders"),
-        partitions: 3,
-        replication: 1,
-    };
-    let postgres = PostgresArgs {
-        database_url: with_database(&admin_database_url(), &database),
-        db_pool_size: 8,
-    };
+    let testkit::Scratch {
+        suffix,
+        database,
+        kafka,
+        postgres,
+    } = testkit::scratch("bridge-test", 8).await.unwrap();
     // Create the topics first and wait until the broker's metadata shows
     // them: right after creation it may report no partitions yet, which
     // `ensure_topics` (rightly) refuses.
