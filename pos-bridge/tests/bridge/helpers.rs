@@ -75,17 +75,6 @@ pub async fn spawn_env() -> TestEnv {
         kafka,
         postgres,
     } = testkit::scratch("bridge-test", 8).await.unwrap();
-    // Create the topics first and wait until the broker's metadata shows
-    // them: right after creation it may report no partitions yet, which
-    // `ensure_topics` (rightly) refuses.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while let Err(error) = platform::ensure_topics(&kafka).await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "creating topics: {error:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let cancel = CancellationToken::new();
     let mut tasks = Vec::new();
     let (command_listener, query_listener, projector_listener) =
