@@ -53,6 +53,12 @@ mod tests {
                 "GET {path} is not documented"
             );
         }
+        // Token routes document their refusals as problems.
+        let refusals = &doc["paths"]["/v1/stores/{store_id}/orders"]["get"]["responses"];
+        for status in ["401", "403"] {
+            let problem = &refusals[status]["content"]["application/problem+json"]["schema"];
+            assert_eq!(problem["$ref"], "#/components/schemas/Problem", "{status}: {refusals}");
+        }
         let schemas = doc["components"]["schemas"].as_object().unwrap();
         for schema in [
             "StoreView",
