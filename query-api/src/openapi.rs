@@ -57,7 +57,10 @@ mod tests {
         let refusals = &doc["paths"]["/v1/stores/{store_id}/orders"]["get"]["responses"];
         for status in ["401", "403"] {
             let problem = &refusals[status]["content"]["application/problem+json"]["schema"];
-            assert_eq!(problem["$ref"], "#/components/schemas/Problem", "{status}: {refusals}");
+            assert_eq!(
+                problem["$ref"], "#/components/schemas/Problem",
+                "{status}: {refusals}"
+            );
         }
         let schemas = doc["components"]["schemas"].as_object().unwrap();
         for schema in [
