@@ -224,9 +224,24 @@ pub fn committed(brokers: &str, topic: &str) -> Vec<(String, String)> {
 /// can be killed without touching the broker other tests use.
 pub struct Broker {
     pub address: String,
+    /// Its data, configuration and log; removed on drop unless the test failed.
+    dir: PathBuf,
     config: PathBuf,
     log: PathBuf,
     child: Child,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("the test broker's files are kept in {:?}", self.dir);
+            return;
+        }
+        // SIGKILL first, so that no broker thread writes into the folder as
+        // it goes.
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn kafka_home() -> PathBuf {
@@ -302,6 +317,7 @@ impl Broker {
         let child = Self::spawn(&config, &log);
         let broker = Broker {
             address: format!("127.0.0.1:{port}"),
+            dir,
             config,
             log,
             child,
