@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the command API, generated from the handlers'
 //! and bodies' annotations and served at `/openapi.json`.
 
-use platform::BearerAuth;
+use platform::{BearerAuth, ProblemBody};
 use utoipa::OpenApi;
 
 use crate::routes;
@@ -33,6 +33,60 @@ use crate::routes;
 )]
 pub struct ApiDoc;
 
+/// The `Idempotency-Key` request header.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Never built: the handlers read the header themselves.
+pub(crate) struct IdempotencyKey {
+    /// 1-255 characters; a retry with the same key and body gets the first answer.
+    #[param(rename = "Idempotency-Key")]
+    key: Option<String>,
+}
+
+/// The `If-Match` request header.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Never built: the handlers read the header themselves.
+pub(crate) struct IfMatch {
+    /// The quoted version this command expects, e.g. `"3"`.
+    #[param(rename = "If-Match")]
+    version: Option<String>,
+}
+
+/// The problems every command can answer besides [`platform::Refusals`].
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Never built: it only describes answers.
+pub(crate) enum CommandProblems {
+    /// Malformed JSON or an unknown field (`malformed_body`).
+    #[response(status = 400, content_type = "application/problem+json")]
+    Malformed(ProblemBody<'static>),
+    /// No such store or order.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(ProblemBody<'static>),
+    /// Body over 64 KiB (`payload_too_large`).
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(ProblemBody<'static>),
+    /// Not `application/json`.
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedType(ProblemBody<'static>),
+    /// A rule the command breaks, with its `code`; `validation_failed` lists the invalid fields.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Broken(ProblemBody<'static>),
+    /// The partition is being rebuilt or owned elsewhere; retry after `Retry-After`.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(ProblemBody<'static>),
+}
+
+/// The answer of a command that meets another state than it expects.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 409,
+    description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)] // Never built: it only describes answers.
+pub(crate) struct Conflict(ProblemBody<'static>);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,10 +112,20 @@ mod tests {
             ("/v1/orders/{order_id}/cancel", "post"),
             ("/v1/orders/{order_id}/refunds", "post"),
         ] {
-            assert!(
-                paths[path][method].is_object(),
-                "{method} {path} is not documented"
-            );
+            let operation = &paths[path][method];
+            assert!(operation.is_object(), "{method} {path} is not documented");
+            let mut refusals = vec!["400", "401", "403", "404", "413", "415", "422", "503"];
+            if path != "/v1/orders/quote" {
+                refusals.push("409");
+            }
+            for status in refusals {
+                assert_eq!(
+                    operation["responses"][status]["content"]["application/problem+json"]["schema"]
+                        ["$ref"],
+                    "#/components/schemas/Problem",
+                    "{method} {path} does not describe its {status}"
+                );
+            }
         }
         let schemas = doc["components"]["schemas"].as_object().unwrap();
         for schema in ["PlaceOrderBody", "OrderView", "Problem", "MenuBody"] {

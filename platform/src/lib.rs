@@ -18,7 +18,7 @@ pub use auth::{AuthArgs, Caller, Claims, DEVELOPMENT_SECRET, JwtKeys, Role};
 pub use health::{ReadyCheck, health_routes};
 pub use json::{BODY_LIMIT, JsonRequest};
 pub use kafka::{KafkaArgs, ensure_topic, ensure_topics, kafka_ready};
-pub use openapi::BearerAuth;
+pub use openapi::{BearerAuth, Refusals};
 pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
 pub use problem::{FieldError, Problem, ProblemBody};
 pub use shutdown::shutdown_signal;

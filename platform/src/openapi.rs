@@ -21,3 +21,16 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// The refusals of every route that needs a bearer token, for the OpenAPI
+/// documents (handlers answer them through [`crate::Caller`]).
+#[derive(Debug, utoipa::IntoResponses)]
+#[allow(dead_code)] // Never built: it only describes answers.
+pub enum Refusals {
+    /// `unauthenticated`: no valid bearer token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthenticated(crate::ProblemBody<'static>),
+    /// `forbidden`: outside the caller's role or stores.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(crate::ProblemBody<'static>),
+}

@@ -78,19 +78,6 @@ pub fn app(state: AppState) -> Router {
         .merge(platform::health_routes(ready))
 }
 
-/// The refusals of every route that needs a bearer token, for the OpenAPI
-/// document (handlers answer them through `platform::Caller`).
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // Never built: it only describes answers.
-pub(crate) enum Refusals {
-    /// `unauthenticated`: no valid bearer token.
-    #[response(status = 401, content_type = "application/problem+json")]
-    Unauthenticated(platform::ProblemBody<'static>),
-    /// `forbidden`: outside the caller's role or stores.
-    #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(platform::ProblemBody<'static>),
-}
-
 /// A failure of ours: logged here with its cause, answered as a generic 500.
 fn internal(error: impl std::fmt::Display) -> Problem {
     tracing::error!(error = %error, "query failed");

@@ -21,7 +21,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::stores::{cursor, limit, money};
-use super::{AppState, Refusals, conditional, internal, invalid_query, local, not_found, zone};
+use super::{AppState, conditional, internal, invalid_query, local, not_found, zone};
 use crate::dto::{LineModifier, OrderLine, OrderPage, OrderView, TimelineEntry, Totals};
 use crate::params::Params;
 
@@ -280,7 +280,7 @@ fn wait(wait_ms: Option<u64>) -> Result<Duration, Problem> {
         (status = 200, description = "The order with its timeline (its customer, the store's staff, admin)", body = OrderView, headers(("ETag" = String, description = "The order's version"))),
         (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 400, description = "`invalid_query`", body = ProblemBody, content_type = "application/problem+json"),
-        Refusals,
+        platform::Refusals,
         (status = 404, description = "`order_not_found`: no such order, or not one the caller may see", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`version_not_reached` within `wait_ms`, with `current_version`", body = ProblemBody, content_type = "application/problem+json"),
     ),
@@ -326,7 +326,7 @@ pub(crate) async fn get_order(
     responses(
         (status = 200, description = "Server-sent events (`text/event-stream`): one `status` event per status change, in order, with the order's version as its id; the stream ends after a final status", content_type = "text/event-stream", body = String),
         (status = 400, description = "`invalid_last_event_id`", body = ProblemBody, content_type = "application/problem+json"),
-        Refusals,
+        platform::Refusals,
         (status = 404, description = "`order_not_found`", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -487,7 +487,7 @@ pub(crate) struct HistoryParams {
     responses(
         (status = 200, description = "The calling customer's orders, newest first", body = OrderPage),
         (status = 400, description = "`invalid_query` or `invalid_cursor`", body = ProblemBody, content_type = "application/problem+json"),
-        Refusals,
+        platform::Refusals,
     ),
     security(("bearer" = []))
 )]

@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use super::orders::{ORDER_COLUMNS, OrderRecord, page};
 use super::{
-    AppState, RENDERED_MAX, Refusals, Rendered, conditional, etag_of, internal, invalid_query,
-    json_bytes, local, not_found, zone,
+    AppState, RENDERED_MAX, Rendered, conditional, etag_of, internal, invalid_query, json_bytes,
+    local, not_found, zone,
 };
 use crate::dto::{
     MenuCategory, MenuGroup, MenuItem, MenuOption, MenuView, Money, OpeningHours, OrderPage,
@@ -338,7 +338,7 @@ pub(crate) fn limit(requested: Option<i64>) -> Result<i64, Problem> {
     responses(
         (status = 200, description = "The kitchen queue, oldest first (staff and pos of the store, admin)", body = OrderPage),
         (status = 400, description = "`invalid_query` or `invalid_cursor`", body = ProblemBody, content_type = "application/problem+json"),
-        Refusals,
+        platform::Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -434,7 +434,7 @@ pub(crate) struct SalesParams {
     responses(
         (status = 200, description = "Orders, revenue, tax, tips and refunds by hour of the store's time zone (admin)", body = SalesView),
         (status = 400, description = "`invalid_query`", body = ProblemBody, content_type = "application/problem+json"),
-        Refusals,
+        platform::Refusals,
         (status = 404, description = "`store_not_found`", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
