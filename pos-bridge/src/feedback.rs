@@ -83,8 +83,8 @@ struct StockUpdate {
     post,
     path = "/v1/feedback/{store_id}/kds",
     request_body = KdsCallback,
-    params(("store_id" = String, Path, description = "The store"), ("x-qsr-timestamp" = String, Header, description = "Unix seconds when the request was signed"), ("x-qsr-signature" = String, Header, description = "`v1=` and the hex HMAC-SHA256 of `{timestamp}.{body}` with the store's feedback secret or one of its display secrets")),
-    responses((status = 200, description = "command-api's answer, passed on"), (status = 400, description = "`malformed_body` or `validation_failed`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 401, description = "`invalid_signature`: missing, wrong or stale signature", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 404, description = "`unknown_store`: the bridge does not serve the store", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 409, description = "command-api's refusal, e.g. `invalid_transition`, passed on", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 502, description = "`command_api_unavailable`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 503, description = "`pos_token_missing`", body = platform::ProblemBody, content_type = "application/problem+json")),
+    params(("store_id" = String, Path, description = "The store"), Signed),
+    responses(FeedbackAnswers),
 )]
 async fn kds(
     State(state): State<FeedbackState>,
@@ -119,8 +119,8 @@ async fn kds(
     post,
     path = "/v1/feedback/{store_id}/stock",
     request_body = StockUpdate,
-    params(("store_id" = String, Path, description = "The store"), ("x-qsr-timestamp" = String, Header, description = "Unix seconds when the request was signed"), ("x-qsr-signature" = String, Header, description = "`v1=` and the hex HMAC-SHA256 of `{timestamp}.{body}` with the store's feedback secret or one of its display secrets")),
-    responses((status = 200, description = "command-api's answer, passed on"), (status = 400, description = "`malformed_body` or `validation_failed`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 401, description = "`invalid_signature`: missing, wrong or stale signature", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 404, description = "`unknown_store`: the bridge does not serve the store", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 409, description = "command-api's refusal, e.g. `invalid_transition`, passed on", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 502, description = "`command_api_unavailable`", body = platform::ProblemBody, content_type = "application/problem+json"), (status = 503, description = "`pos_token_missing`", body = platform::ProblemBody, content_type = "application/problem+json")),
+    params(("store_id" = String, Path, description = "The store"), Signed),
+    responses(FeedbackAnswers),
 )]
 async fn stock(
     State(state): State<FeedbackState>,
@@ -258,6 +258,46 @@ async fn forward(
     Ok(answer)
 }
 
+/// The signature headers of every feedback request.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Never built: `authentic` reads the headers itself.
+struct Signed {
+    /// Unix seconds when the request was signed.
+    #[param(rename = "x-qsr-timestamp")]
+    timestamp: String,
+    /// `v1=` and the hex HMAC-SHA256 of `{timestamp}.{body}` with the store's feedback secret or one of its display secrets.
+    #[param(rename = "x-qsr-signature")]
+    signature: String,
+}
+
+/// The answers of both feedback routes.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Never built: it only describes answers.
+enum FeedbackAnswers {
+    /// command-api's answer, passed on.
+    #[response(status = 200)]
+    Passed,
+    /// `malformed_body` or `validation_failed`.
+    #[response(status = 400, content_type = "application/problem+json")]
+    Malformed(platform::ProblemBody<'static>),
+    /// `invalid_signature`: missing, wrong or stale signature.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unsigned(platform::ProblemBody<'static>),
+    /// `unknown_store`: the bridge does not serve the store.
+    #[response(status = 404, content_type = "application/problem+json")]
+    UnknownStore(platform::ProblemBody<'static>),
+    /// command-api's refusal, e.g. `invalid_transition`, passed on.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Refused(platform::ProblemBody<'static>),
+    /// `command_api_unavailable`.
+    #[response(status = 502, content_type = "application/problem+json")]
+    Unreachable(platform::ProblemBody<'static>),
+    /// `pos_token_missing`.
+    #[response(status = 503, content_type = "application/problem+json")]
+    NoToken(platform::ProblemBody<'static>),
+}
+
 /// The OpenAPI 3.1 document of the feedback endpoints.
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -267,7 +307,10 @@ async fn forward(
                        request is signed: HMAC-SHA256 over `{timestamp}.{body}`. Errors are RFC 9457 \
                        problem+json with a stable `code`; command-api's answers are passed on.",
     ),
-    paths(kds, stock)
+    paths(kds, stock),
+    // The answers name it only through `FeedbackAnswers`, which does not
+    // register it.
+    components(schemas(platform::ProblemBody))
 )]
 pub struct ApiDoc;
 
@@ -283,7 +326,25 @@ mod tests {
             "/v1/feedback/{store_id}/kds",
             "/v1/feedback/{store_id}/stock",
         ] {
-            assert!(doc["paths"][path]["post"].is_object(), "{path} is missing");
+            let operation = &doc["paths"][path]["post"];
+            assert!(operation.is_object(), "{path} is missing");
+            for status in ["400", "401", "404", "409", "502", "503"] {
+                assert_eq!(
+                    operation["responses"][status]["content"]["application/problem+json"]["schema"]
+                        ["$ref"],
+                    "#/components/schemas/Problem",
+                    "{path} does not describe its {status}"
+                );
+            }
+            let headers: Vec<_> = operation["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["in"] == "header" && p["required"] == true)
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(headers, ["x-qsr-timestamp", "x-qsr-signature"]);
         }
+        assert!(doc["components"]["schemas"]["Problem"].is_object());
     }
 }
