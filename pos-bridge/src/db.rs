@@ -175,7 +175,9 @@ pub async fn next_due(
     Ok((queued, depth))
 }
 
-/// When the next held ticket of a sink fires, if any is held.
+/// When the sink's earliest pending ticket is due, if any is pending: a held
+/// ticket's fire time, or a time already past for a ticket that fell due
+/// since the queue was read.
 pub async fn next_fire(
     pool: &Pool,
     store_id: &str,
@@ -185,7 +187,7 @@ pub async fn next_fire(
     let row = client
         .query_one(
             "select min(due_at) from bridge_tickets
-             where store_id = $1 and sink = $2 and state = 'pending' and due_at > now()",
+             where store_id = $1 and sink = $2 and state = 'pending'",
             &[&store_id, &sink],
         )
         .await

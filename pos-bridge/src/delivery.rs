@@ -20,9 +20,13 @@ use crate::sinks::{Failure, Senders, Sink};
 use crate::ticket::TicketKind;
 
 /// How often an idle sink looks for tickets queued by another process (a
-/// `replay`) or fallen due, besides being woken by the consumer or by the
-/// next held ticket's fire time: the most a held ticket can be late.
+/// `replay`), besides being woken by the consumer or by the next held
+/// ticket's fire time.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// The shortest wait for a held ticket whose fire time has come by this
+/// process's clock but not yet by Postgres's, so that a clock a little ahead
+/// of the database's does not spin.
+const FIRE_SLACK: Duration = Duration::from_millis(5);
 /// Due tickets read per query.
 const BATCH: i64 = 64;
 
@@ -103,9 +107,12 @@ pub async fn run_sink(
         let wait = match step(&delivery, &store_id, &sink, &cancel).await {
             Ok(Step::Worked) => continue,
             Ok(Step::Stopped) => return,
-            Ok(Step::Idle(next)) => next
-                .and_then(|at| (at - Utc::now()).to_std().ok())
-                .map_or(IDLE_POLL, |until| until.min(IDLE_POLL)),
+            Ok(Step::Idle(next)) => next.map_or(IDLE_POLL, |at| {
+                (at - Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .clamp(FIRE_SLACK, IDLE_POLL)
+            }),
             Err(error) => {
                 tracing::warn!(
                     store_id,
@@ -148,9 +155,10 @@ async fn step(
     }
     if drained {
         // Nothing else was due when we looked; whatever was queued since has
-        // woken us already (the wake-up is kept until we wait), and a held
-        // ticket that fell due meanwhile is found by the next poll.
-        return Ok(Step::Idle(None));
+        // woken us already (the wake-up is kept until we wait). A held ticket
+        // may fall due while we wait, so wait until then at the most.
+        let next = db::next_fire(&delivery.pool, store_id, &sink.name).await?;
+        return Ok(Step::Idle(next));
     }
     Ok(Step::Worked)
 }

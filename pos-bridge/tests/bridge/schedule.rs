@@ -76,6 +76,11 @@ async fn a_scheduled_order_fires_at_pickup_less_preparation_and_not_before() {
         "printed at {} before it should fire at {fire_at}",
         ticket.received_at
     );
+    // For the reader (`-- --nocapture`), not asserted: how late it fired.
+    eprintln!(
+        "the held ticket reached the printer {} ms after its fire time",
+        (ticket.received_at - fire_at).num_milliseconds()
+    );
     assert_eq!(ticket.number, format!("#{}", order_number(order_id)));
     assert!(ticket.pickup.as_deref().unwrap().ends_with(" SCHEDULED"));
     let on_display = kds.wait_for(&format!("{order_id}:kitchen")).await;
