@@ -84,6 +84,17 @@ ensure_rust() {
   cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 }
 
+# A clean test build of the workspace takes about 3 GB (target/debug), the
+# release build of the services about 2 GB more, and a CI run once failed
+# half-way with a full disk: say so before it happens.
+check_disk() {
+  local free_kb
+  free_kb=$(df -Pk "$ROOT" | awk 'NR == 2 { print $4 }')
+  if [ "${free_kb:-0}" -lt $((5 * 1024 * 1024)) ]; then
+    log "warning: only $((free_kb / 1024)) MB free on $(df -P "$ROOT" | awk 'NR == 2 { print $6 }'); a clean build needs about 5 GB"
+  fi
+}
+
 fetch_kafka() {
   local marker=$KAFKA_LIB/.fetched
   if [ -f "$marker" ] && [ "$marker" -nt "$KAFKA_HOME/pom.xml" ]; then return 0; fi
@@ -498,7 +509,7 @@ case "${1:-help}" in
   bench) shift; cmd_bench "$@" ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
-  deps) ensure_tools; ensure_rust; fetch_kafka ;;
+  deps) ensure_tools; ensure_rust; fetch_kafka; check_disk ;;
   help | -h | --help) usage ;;
   *) usage >&2; exit 2 ;;
 esac
