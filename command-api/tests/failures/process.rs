@@ -181,8 +181,8 @@ pub fn burger() -> Value {
     })
 }
 
-/// Every committed record of `topic` (read_committed), as (subject, type).
-pub fn committed(brokers: &str, topic: &str) -> Vec<(String, String)> {
+/// Every committed record of `topic` (read_committed): its envelope.
+pub fn committed(brokers: &str, topic: &str) -> Vec<Value> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", "failures-reader")
@@ -206,11 +206,7 @@ pub fn committed(brokers: &str, topic: &str) -> Vec<(String, String)> {
         );
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(m)) => {
-                let body: Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
-                records.push((
-                    body["subject"].as_str().unwrap().to_owned(),
-                    body["type"].as_str().unwrap().to_owned(),
-                ));
+                records.push(serde_json::from_slice(m.payload().unwrap()).unwrap());
             }
             Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => at_end += 1,
             Some(Err(e)) => panic!("reading {topic}: {e}"),

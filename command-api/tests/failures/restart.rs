@@ -26,8 +26,8 @@ async fn a_retry_after_a_kill_9_gets_the_first_answer_and_appends_nothing() {
     let order_id = first["order_id"].as_str().unwrap();
     let events: Vec<String> = committed(&shared_brokers(), &service.env("QSR_ORDERS_TOPIC"))
         .into_iter()
-        .filter(|(subject, _)| subject == order_id)
-        .map(|(_, t)| t)
+        .filter(|event| event["subject"] == order_id)
+        .map(|event| event["type"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(
         events,
