@@ -58,7 +58,7 @@ pub fn app(state: AppState) -> Router {
             Ok(())
         })
     });
-    Router::new()
+    let router = Router::new()
         .route("/v1/stores/{store_id}", put(put_store))
         .route("/v1/stores/{store_id}/menu", put(put_menu))
         .route(
@@ -82,7 +82,8 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
         .route_layer(axum::middleware::from_fn(platform::track_requests))
         .with_state(state)
-        .merge(platform::health_routes(ready))
+        .merge(platform::health_routes(ready));
+    platform::with_problem_fallbacks(router)
 }
 
 fn invalid(errors: Vec<FieldError>) -> Problem {

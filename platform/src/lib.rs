@@ -20,7 +20,7 @@ pub use json::{BODY_LIMIT, JsonRequest};
 pub use kafka::{KafkaArgs, ensure_topic, ensure_topics, kafka_ready};
 pub use openapi::{BearerAuth, Refusals};
 pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
-pub use problem::{FieldError, Problem, ProblemBody};
+pub use problem::{FieldError, Problem, ProblemBody, with_problem_fallbacks};
 pub use shutdown::shutdown_signal;
 pub use startup::{STARTUP_PATIENCE, retry_at_start};
 pub use telemetry::init_tracing;

@@ -107,3 +107,25 @@ impl IntoResponse for Problem {
         response
     }
 }
+
+/// Gives `router` problem+json answers for what no route takes: `404
+/// not_found` for a path it does not serve, `405 method_not_allowed` for a
+/// method a path does not take. Call it on the finished router: merged
+/// routers may carry only one fallback.
+pub fn with_problem_fallbacks(router: axum::Router) -> axum::Router {
+    router
+        .fallback(|| async {
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no resource at this path",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "the resource does not take this method",
+            )
+        })
+}

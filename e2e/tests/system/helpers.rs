@@ -439,8 +439,19 @@ pub fn read_topic(system: &TestSystem, topic: &str) -> Vec<(String, i32, String,
 /// Asserts the status and `code` of an answer, and returns its body.
 pub async fn expect(response: reqwest::Response, status: StatusCode, code: Option<&str>) -> Value {
     let actual = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(actual, status, "{body}");
+    if status.is_client_error() || status.is_server_error() {
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/problem+json"),
+            "{status}: {body}"
+        );
+    }
     if let Some(code) = code {
         assert_eq!(body["code"], code, "{body}");
     }

@@ -73,8 +73,10 @@ async fn an_order_is_read_by_its_customer_its_store_and_admin_only() {
     let path = format!("/v1/orders/{order_id}");
 
     // Read-your-writes: the version the command answered, at once.
-    let order = read_at(&system, order_id, 2, &system.customer).await;
-    assert_eq!(order["version"], 2);
+    let version = placed["version"].as_u64().unwrap();
+    let order = read_at(&system, order_id, version, &system.customer).await;
+    assert_eq!(order["version"], version);
+    assert_eq!(version, 2, "placed, then its payment authorised");
     assert_eq!(order["status"], "placed");
     assert_eq!(order["payment_status"], "authorized");
     assert_eq!(order["lines"], placed["lines"]);
@@ -228,6 +230,15 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     let first_tag = first.headers()["etag"].to_str().unwrap().to_owned();
     let menu: Value = first.json().await.unwrap();
     assert_eq!(menu["categories"][0]["items"][0]["available"], true);
+    let unchanged = system
+        .http
+        .get(format!("{}{menu_path}", system.query_api))
+        .header("if-none-match", &first_tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+    assert!(unchanged.bytes().await.unwrap().is_empty());
     let eighty_six = system
         .put(
             &format!("/v1/stores/{STORE}/items/swiss/availability"),
@@ -403,12 +414,30 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
         Some("invalid_cursor"),
     )
     .await;
-    expect(
-        system.read(history, &system.staff).await,
-        StatusCode::FORBIDDEN,
-        Some("forbidden"),
-    )
-    .await;
+    for (query, token, status, code) in [
+        (
+            "",
+            system.staff.as_str(),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        ("", "", StatusCode::UNAUTHORIZED, "unauthenticated"),
+        (
+            "?limit=0",
+            system.customer.as_str(),
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        ),
+        (
+            "?limit=201",
+            system.customer.as_str(),
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        ),
+    ] {
+        let response = system.read(&format!("{history}{query}"), token).await;
+        expect(response, status, Some(code)).await;
+    }
 
     // Sales: admin only; today's four orders in the store's zone.
     let today = Utc::now()
@@ -454,6 +483,26 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     ] {
         expect(system.read(&path, token).await, status, Some(code)).await;
     }
+
+    // What no route takes is a problem too.
+    expect(
+        system.read("/v1/nowhere", "").await,
+        StatusCode::NOT_FOUND,
+        Some("not_found"),
+    )
+    .await;
+    let wrong_method = system
+        .http
+        .delete(format!("{}/v1/stores/{STORE}/menu", system.query_api))
+        .send()
+        .await
+        .unwrap();
+    expect(
+        wrong_method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        Some("method_not_allowed"),
+    )
+    .await;
 
     // The contract, from the code.
     let doc = expect(system.read("/openapi.json", "").await, StatusCode::OK, None).await;
@@ -544,15 +593,33 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
         .unwrap();
     assert_eq!(statuses(&events(resumed, 10).await), ["ready", "completed"]);
 
-    // The same roles as reading the order.
-    let stranger = system
+    // An EventSource reconnects after the stream ends: after the final status
+    // it is told to stop, not left on an empty stream.
+    let ended = system
         .http
         .get(&path)
-        .bearer_auth(&system.other_customer)
+        .bearer_auth(&system.customer)
+        .header("last-event-id", &sent[3].0)
         .send()
         .await
         .unwrap();
-    expect(stranger, StatusCode::NOT_FOUND, Some("order_not_found")).await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+
+    // The same roles as reading the order.
+    let events_path = format!("/v1/orders/{order_id}/events");
+    let elsewhere = token(Role::Staff, "staff-9", &["elsewhere"]);
+    for (token, status, code) in [
+        (
+            system.other_customer.as_str(),
+            StatusCode::NOT_FOUND,
+            "order_not_found",
+        ),
+        (elsewhere.as_str(), StatusCode::NOT_FOUND, "order_not_found"),
+        (system.pos.as_str(), StatusCode::FORBIDDEN, "forbidden"),
+        ("", StatusCode::UNAUTHORIZED, "unauthenticated"),
+    ] {
+        expect(system.read(&events_path, token).await, status, Some(code)).await;
+    }
     let garbled = system
         .http
         .get(&path)

@@ -61,7 +61,7 @@ pub fn app(state: AppState) -> Router {
         let pool = ready_pool.clone();
         Box::pin(async move { platform::postgres_ready(&pool).await })
     });
-    Router::new()
+    let router = Router::new()
         .route("/v1/stores/{store_id}", get(get_store))
         .route("/v1/stores/{store_id}/menu", get(get_menu))
         .route("/v1/stores/{store_id}/orders", get(kitchen_queue))
@@ -75,7 +75,8 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(axum::middleware::from_fn(platform::track_requests))
         .with_state(state)
-        .merge(platform::health_routes(ready))
+        .merge(platform::health_routes(ready));
+    platform::with_problem_fallbacks(router)
 }
 
 /// A failure of ours: logged here with its cause, answered as a generic 500.

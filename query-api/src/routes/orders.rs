@@ -325,6 +325,7 @@ pub(crate) async fn get_order(
     ),
     responses(
         (status = 200, description = "Server-sent events (`text/event-stream`): one `status` event per status change, in order, with the order's version as its id; the stream ends after a final status", content_type = "text/event-stream", body = String),
+        (status = 204, description = "The order has ended and nothing follows `Last-Event-ID`: stop reconnecting"),
         (status = 400, description = "`invalid_last_event_id`", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
         (status = 404, description = "`order_not_found`", body = ProblemBody, content_type = "application/problem+json"),
@@ -357,6 +358,16 @@ pub(crate) async fn order_events(
     // usual read-your-writes wait to catch up.
     let deadline = Instant::now() + Duration::from_millis(DEFAULT_WAIT_MS);
     let order = await_order(&state, &caller, order_id, 1, deadline).await?;
+    // An order that ended sends nothing more. `204` tells an EventSource
+    // that reconnects after the final status to stop reconnecting.
+    if FINAL.contains(&order.status.as_str())
+        && changes_after(&state, order_id, after)
+            .await
+            .map_err(internal)?
+            .is_empty()
+    {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     Ok(Sse::new(status_changes(state, order_id, after, order.tz))
         .keep_alive(KeepAlive::default())
         .into_response())
