@@ -221,10 +221,14 @@ impl Projection {
     }
 
     async fn apply_batch(&self, batch: &[BorrowedMessage<'_>]) -> anyhow::Result<()> {
+        let mut first: HashMap<(&str, i32), i64> = HashMap::new();
         let mut next: HashMap<(&str, i32), i64> = HashMap::new();
         let mut events = Vec::with_capacity(batch.len());
         let mut rejected = Vec::new();
         for (index, message) in batch.iter().enumerate() {
+            first
+                .entry((message.topic(), message.partition()))
+                .or_insert(message.offset());
             next.insert((message.topic(), message.partition()), message.offset() + 1);
             match message.payload().map(schemas::decode) {
                 Some(Ok(event)) => events.push((index, event)),
@@ -249,6 +253,7 @@ impl Projection {
             .transaction()
             .await
             .context("beginning a transaction")?;
+        fence(&tx, &first).await?;
         let unapplied = apply_batch(&tx, &decoded).await?;
         let applied = decoded.len() - unapplied.len();
         rejected.extend(unapplied);
@@ -297,4 +302,44 @@ impl Projection {
         }
         Ok(())
     }
+}
+
+/// The advisory lock ("QSR_PROJ") that orders the batch transactions of
+/// projectors sharing a database.
+const BATCH_LOCK: i64 = 0x5153_525f_5052_4f4a;
+
+/// Fails the batch if another projector on the same database (a second
+/// instance, or a former one during a rolling deploy) has already applied
+/// records at or past where the batch starts in any of its partitions: the
+/// read models are not idempotent (sales add up), so each record may be
+/// applied once. Holding the lock to the commit makes this check and the
+/// offsets the batch stores one step; the loser re-reads from the stored
+/// offsets.
+async fn fence(
+    tx: &tokio_postgres::Transaction<'_>,
+    first: &HashMap<(&str, i32), i64>,
+) -> anyhow::Result<()> {
+    tx.execute("select pg_advisory_xact_lock($1)", &[&BATCH_LOCK])
+        .await
+        .context("taking the batch lock")?;
+    let topics: Vec<&str> = first.keys().map(|&(topic, _)| topic).collect();
+    let rows = tx
+        .query(
+            "select topic, partition, next_offset from projector_offsets where topic = any($1)",
+            &[&topics],
+        )
+        .await
+        .context("reading stored offsets")?;
+    for row in rows {
+        let (topic, partition, stored): (&str, i32, i64) = (row.get(0), row.get(1), row.get(2));
+        if let Some(&start) = first.get(&(topic, partition))
+            && stored > start
+        {
+            anyhow::bail!(
+                "another projector has applied {topic}/{partition} up to offset {stored}; \
+                 this batch starts at {start}"
+            );
+        }
+    }
+    Ok(())
 }

@@ -2,8 +2,8 @@
 //! appends realistic event streams in Kafka transactions, some of them
 //! aborted, the real `projector` binary is killed with SIGKILL at random
 //! moments and restarted, or its Postgres stops the way a crash stops it and
-//! starts again; afterwards an independent fold of the committed log equals
-//! the read models, row by row.
+//! starts again, or a second projector runs beside it; afterwards an
+//! independent fold of the committed log equals the read models, row by row.
 //!
 //! Needs the shared Kafka (`QSR_KAFKA_BROKERS`) and Postgres
 //! (`QSR_TEST_DATABASE_URL`), and the PostgreSQL 15 binaries (`PG_BIN`) for
@@ -95,6 +95,34 @@ async fn the_read_models_equal_the_log_after_postgres_restarts_mid_run() {
     finish(&run, &database_url, &written, &mut projector).await;
     drop(projector);
     drop(cluster);
+    let _ = std::fs::remove_dir_all(&run.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_projectors_on_one_database_apply_each_record_once() {
+    let run = Run::new("two").await;
+    let shared = shared_database_url();
+    create_database(&shared, &run.database).await;
+    let database_url = with_database(&shared, &run.database);
+    let writer = start_writer(&run).await;
+    // A rolling deploy or a scaled-out compose: both read every partition
+    // from the stored offsets and race to apply the same batches.
+    let mut first = Projector::start(
+        run.projector_env(&database_url),
+        run.dir.join("projector.log"),
+    );
+    let mut second = Projector::start(
+        run.projector_env(&database_url),
+        run.dir.join("second-projector.log"),
+    );
+    let progress = wait_for_progress(&database_url, 0, &mut first).await;
+    wait_for_progress(&database_url, progress, &mut second).await;
+
+    let written = writer.stop().await;
+    finish(&run, &database_url, &written, &mut first).await;
+    second.assert_running();
+    drop((first, second));
+    drop_database(&shared, &run.database).await;
     let _ = std::fs::remove_dir_all(&run.dir);
 }
 
