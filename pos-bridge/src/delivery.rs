@@ -2,7 +2,8 @@
 //! from Postgres in order, so a dead printer holds back only its own tickets.
 //! Each attempt that fails is retried with exponential backoff and jitter;
 //! after `max_attempts` (or at once, for a failure no retry can fix) the
-//! ticket goes to the dead-letter topic with the reason in its headers.
+//! ticket goes to the dead-letter topic with the reason in its headers. A
+//! delivery that Postgres will not record is recorded again, never sent again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,7 +188,9 @@ async fn deliver(
         attempts += 1;
         let failure = match sink.send(&delivery.senders, ticket).await {
             Ok(()) => {
-                db::mark_delivered(&delivery.pool, row.seq).await?;
+                if !record_delivery(delivery, sink, &row, cancel).await {
+                    return Ok(false);
+                }
                 metrics::counter!("qsr_bridge_tickets_delivered_total", "sink" => sink.kind())
                     .increment(1);
                 if ticket.kind == TicketKind::Kitchen && !ticket.reprint {
@@ -225,6 +228,40 @@ async fn deliver(
         );
         tokio::select! {
             () = cancel.cancelled() => return Ok(false),
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Records that `sink` took the ticket, trying again until Postgres has it or
+/// shutdown comes; `false` on shutdown, when the ticket stays pending. The
+/// ticket is never sent again in between: handing the failure to the sink
+/// loop would read the row back as pending and print it a second time, and a
+/// ticket may print twice only when the bridge dies between sending and
+/// recording.
+async fn record_delivery(
+    delivery: &Delivery,
+    sink: &Sink,
+    row: &QueuedRow,
+    cancel: &CancellationToken,
+) -> bool {
+    let mut failures = 0;
+    loop {
+        let error = match db::mark_delivered(&delivery.pool, row.seq).await {
+            Ok(()) => return true,
+            Err(error) => error,
+        };
+        failures += 1;
+        let pause = backoff(failures, delivery.backoff_initial, delivery.backoff_max);
+        tracing::error!(
+            ticket_id = row.ticket.ticket_id,
+            sink = sink.name,
+            error = format!("{error:#}"),
+            retry_in_ms = pause.as_millis() as u64,
+            "recording a delivery failed; trying again without resending"
+        );
+        tokio::select! {
+            () = cancel.cancelled() => return false,
             () = tokio::time::sleep(pause) => {}
         }
     }
