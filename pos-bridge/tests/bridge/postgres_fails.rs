@@ -1,10 +1,16 @@
 //! Postgres refuses one of the bridge's writes for a while: the bridge tries
 //! the write again without repeating what it already did, so a ticket that a
-//! sink took but that could not be recorded is not sent a second time.
+//! sink took but that could not be recorded is not sent a second time, and an
+//! undecodable record in a batch whose transaction is retried is
+//! dead-lettered once.
 
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio_postgres::Client;
 
-use crate::helpers::{eventually, spawn_env, store_settings};
+use crate::helpers::{TestEnv, eventually, spawn_env, store_settings};
 use crate::kds::TestKds;
 
 const STORE: &str = "postgres-fails-downtown";
@@ -85,5 +91,74 @@ async fn a_delivery_that_cannot_be_recorded_is_recorded_later_and_not_sent_again
         "each ticket reached the display once"
     );
     bridge.stop().await;
+    env.stop().await;
+}
+
+/// How many records the dead-letter topic holds.
+fn dead_letter_count(env: &TestEnv) -> i64 {
+    let consumer: BaseConsumer = env.kafka.client_config().create().unwrap();
+    (0..env.kafka.partitions)
+        .map(|p| {
+            let (low, high) = consumer
+                .fetch_watermarks(&env.dead_letter_topic, p, Duration::from_secs(10))
+                .unwrap();
+            high - low
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_record_is_dead_lettered_once_though_its_batch_is_retried() {
+    let env = spawn_env().await;
+    env.open_store(STORE).await;
+    // A record no one can read, in the partition of the store's events, so
+    // the bridge reads them in one batch.
+    let producer: FutureProducer = env.kafka.client_config().create().unwrap();
+    producer
+        .send(
+            FutureRecord::to(&env.kafka.stores_topic)
+                .partition(schemas::partition_for(STORE, env.kafka.partitions))
+                .key(STORE)
+                .payload("not a cloudevent"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    pos_bridge::migrate(&env.pool()).await.unwrap();
+    let db = env.db().await;
+    // Recording the store's time zone fails twice: the batch's transaction
+    // commits at the third try.
+    fail_first(
+        &db,
+        "fail_timezone",
+        "before insert or update on bridge_stores for each row",
+        2,
+    )
+    .await;
+    let bridge = env.start_bridge(env.settings(vec![])).await;
+
+    eventually("the batch to commit", || async {
+        let row = db
+            .query_one(
+                "select count(*) from bridge_stores where store_id = $1",
+                &[&STORE],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0) == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        calls(&db, "fail_timezone").await,
+        3,
+        "the batch was tried three times"
+    );
+    eventually("the record to be dead-lettered", || async {
+        (dead_letter_count(&env) > 0).then_some(())
+    })
+    .await;
+    // Stopped, the bridge sends nothing more.
+    bridge.stop().await;
+    assert_eq!(dead_letter_count(&env), 1, "dead-lettered once");
     env.stop().await;
 }
