@@ -139,8 +139,7 @@ async fn step(
     cancel: &CancellationToken,
 ) -> anyhow::Result<Step> {
     let (rows, depth) = db::next_due(&delivery.pool, store_id, &sink.name, BATCH).await?;
-    metrics::gauge!("qsr_bridge_queue_depth", "store_id" => store_id.to_owned(), "sink" => sink.name.clone())
-        .set(depth as f64);
+    set_queue_depth(store_id, sink, depth);
     if rows.is_empty() {
         let next = db::next_fire(&delivery.pool, store_id, &sink.name).await?;
         return Ok(Step::Idle(next));
@@ -162,6 +161,28 @@ async fn step(
         return Ok(Step::Idle(next));
     }
     Ok(Step::Worked)
+}
+
+/// `qsr_bridge_queue_depth{store_id, sink}`: the sink's due tickets waiting.
+fn set_queue_depth(store_id: &str, sink: &Sink, depth: i64) {
+    metrics::gauge!("qsr_bridge_queue_depth", "store_id" => store_id.to_owned(), "sink" => sink.name.clone())
+        .set(depth as f64);
+}
+
+/// Counts the sink's due tickets again while its head ticket is retried: a
+/// pass sets the gauge only when it starts, and a dead printer can hold one
+/// pass for minutes, exactly while the operator needs to see its queue grow.
+/// A failed count leaves the gauge as it was; it must not hold up delivery.
+async fn refresh_queue_depth(delivery: &Delivery, store_id: &str, sink: &Sink) {
+    match db::count_due(&delivery.pool, store_id, &sink.name).await {
+        Ok(depth) => set_queue_depth(store_id, sink, depth),
+        Err(error) => tracing::warn!(
+            store_id,
+            sink = sink.name,
+            error = format!("{error:#}"),
+            "counting the queue for its gauge failed"
+        ),
+    }
 }
 
 /// The pause before attempt `attempt + 1`: doubling from `initial`, capped at
@@ -216,6 +237,7 @@ async fn deliver(
         }
         db::mark_failed(&delivery.pool, row.seq, attempts, failure.reason()).await?;
         metrics::counter!("qsr_bridge_delivery_retries_total", "sink" => sink.kind()).increment(1);
+        refresh_queue_depth(delivery, &ticket.store_id, sink).await;
         let pause = backoff(attempts, delivery.backoff_initial, delivery.backoff_max);
         tracing::warn!(
             ticket_id = ticket.ticket_id,
