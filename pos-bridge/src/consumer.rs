@@ -1,9 +1,11 @@
 //! The consumer: reads `qsr.orders` and `qsr.stores` (read_committed), turns
 //! each polled batch of events into queued tickets in one Postgres
-//! transaction, and only then commits the offsets past them. So every ticket
-//! is durably queued (scheduled ones held until they fire) before Kafka
-//! forgets its event, and a batch read again after a crash queues nothing
-//! twice: ticket ids are deterministic and unique per sink.
+//! transaction, dead-letters the batch's undecodable records once that
+//! transaction has committed, and only then commits the offsets past them. So
+//! every ticket is durably queued (scheduled ones held until they fire) and
+//! every undecodable record dead-lettered before Kafka forgets it, and a
+//! batch read again after a crash queues nothing twice: ticket ids are
+//! deterministic and unique per sink.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -77,32 +79,73 @@ impl OrderConsumer {
             if batch.is_empty() {
                 continue;
             }
-            // A batch is applied whole or retried whole: nothing is committed
-            // to Kafka before Postgres has it.
-            loop {
-                match self.apply(&batch).await {
-                    Ok(touched) => {
-                        self.commit(&batch);
-                        for key in touched {
-                            if let Some(wake) = self.wakers.get(&key) {
-                                wake.notify_one();
-                            }
-                        }
-                        break;
-                    }
-                    Err(error) => {
-                        tracing::error!(
-                            error = format!("{error:#}"),
-                            "queueing a batch failed; retrying"
-                        );
-                        tokio::select! {
-                            () = cancel.cancelled() => return Ok(()),
-                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        }
+            let (events, undecodable) = decode(&batch);
+            let Some(touched) = self.queue(&events, &cancel).await else {
+                return Ok(());
+            };
+            metrics::counter!("qsr_bridge_records_total").increment(batch.len() as u64);
+            for key in touched {
+                if let Some(wake) = self.wakers.get(&key) {
+                    wake.notify_one();
+                }
+            }
+            // Only once Postgres has the batch: a transaction retried during
+            // a Postgres outage would otherwise dead-letter the same record
+            // on every retry. And before the offsets are committed, so a
+            // crash in between dead-letters it again rather than never.
+            if !self.dead_letter_all(&undecodable, &cancel).await {
+                return Ok(());
+            }
+            self.commit(&batch);
+        }
+    }
+
+    /// Queues the events' tickets, retrying until Postgres has them; answers
+    /// the sinks that got something, or `None` on shutdown. A batch is applied
+    /// whole or retried whole: nothing is committed to Kafka before Postgres
+    /// has it.
+    async fn queue(
+        &mut self,
+        events: &[Event],
+        cancel: &CancellationToken,
+    ) -> Option<HashSet<(String, String)>> {
+        loop {
+            match self.apply(events).await {
+                Ok(touched) => return Some(touched),
+                Err(error) => {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "queueing a batch failed; retrying"
+                    );
+                    tokio::select! {
+                        () = cancel.cancelled() => return None,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
                     }
                 }
             }
         }
+    }
+
+    /// Dead-letters each undecodable record, retrying until the topic has it;
+    /// `false` on shutdown, when the batch's offsets must not be committed.
+    async fn dead_letter_all(
+        &self,
+        records: &[(&OwnedMessage, String)],
+        cancel: &CancellationToken,
+    ) -> bool {
+        for (message, reason) in records {
+            while let Err(error) = self.dead_letter_record(message, reason).await {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "dead-lettering a record failed; retrying"
+                );
+                tokio::select! {
+                    () = cancel.cancelled() => return false,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+        true
     }
 
     async fn poll_batch(&self) -> Vec<OwnedMessage> {
@@ -150,19 +193,9 @@ impl OrderConsumer {
         }
     }
 
-    /// Queues the batch's tickets in one transaction; answers the sinks that
+    /// Queues the events' tickets in one transaction; answers the sinks that
     /// got something.
-    async fn apply(&mut self, batch: &[OwnedMessage]) -> anyhow::Result<HashSet<(String, String)>> {
-        let mut events = Vec::with_capacity(batch.len());
-        for message in batch {
-            let Some(payload) = message.payload() else {
-                continue;
-            };
-            match schemas::decode(payload) {
-                Ok(event) => events.push(event),
-                Err(error) => self.dead_letter_record(message, &error.to_string()).await?,
-            }
-        }
+    async fn apply(&mut self, events: &[Event]) -> anyhow::Result<HashSet<(String, String)>> {
         let mut client = self
             .pool
             .get()
@@ -174,7 +207,7 @@ impl OrderConsumer {
             .context("starting a transaction")?;
         let mut rows: Vec<NewRow> = Vec::new();
         let mut touched = HashSet::new();
-        for event in &events {
+        for event in events {
             if let EventData::StoreConfigured(store) = &event.data {
                 match store.timezone.parse::<Tz>() {
                     Ok(tz) => {
@@ -221,7 +254,6 @@ impl OrderConsumer {
         db::insert_rows(&tx, &rows).await?;
         tx.commit().await.context("committing the queued tickets")?;
         touched.extend(rows.into_iter().map(|r| (r.ticket.store_id, r.sink)));
-        metrics::counter!("qsr_bridge_records_total").increment(batch.len() as u64);
         Ok(touched)
     }
 
@@ -254,6 +286,23 @@ impl OrderConsumer {
             )
             .await
     }
+}
+
+/// The batch's events, and the records that cannot be decoded with the
+/// reason. A record without a payload (a tombstone) is neither.
+fn decode(batch: &[OwnedMessage]) -> (Vec<Event>, Vec<(&OwnedMessage, String)>) {
+    let mut events = Vec::with_capacity(batch.len());
+    let mut undecodable = Vec::new();
+    for message in batch {
+        let Some(payload) = message.payload() else {
+            continue;
+        };
+        match schemas::decode(payload) {
+            Ok(event) => events.push(event),
+            Err(error) => undecodable.push((message, error.to_string())),
+        }
+    }
+    (events, undecodable)
 }
 
 /// An immediate ticket is due at its event's time, or now if the writer's

@@ -175,6 +175,21 @@ pub async fn next_due(
     Ok((queued, depth))
 }
 
+/// How many of the sink's tickets are due and waiting: the queue depth that
+/// `next_due` answers with its rows, without the rows.
+pub async fn count_due(pool: &Pool, store_id: &str, sink: &str) -> anyhow::Result<i64> {
+    let client = pool.get().await.context("getting a Postgres connection")?;
+    let row = client
+        .query_one(
+            "select count(*) from bridge_tickets
+             where store_id = $1 and sink = $2 and state = 'pending' and due_at <= now()",
+            &[&store_id, &sink],
+        )
+        .await
+        .context("counting the due tickets")?;
+    Ok(row.get(0))
+}
+
 /// When the sink's earliest pending ticket is due, if any is pending: a held
 /// ticket's fire time, or a time already past for a ticket that fell due
 /// since the queue was read.

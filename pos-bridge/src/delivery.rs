@@ -2,7 +2,8 @@
 //! from Postgres in order, so a dead printer holds back only its own tickets.
 //! Each attempt that fails is retried with exponential backoff and jitter;
 //! after `max_attempts` (or at once, for a failure no retry can fix) the
-//! ticket goes to the dead-letter topic with the reason in its headers.
+//! ticket goes to the dead-letter topic with the reason in its headers. A
+//! delivery that Postgres will not record is recorded again, never sent again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,8 +139,7 @@ async fn step(
     cancel: &CancellationToken,
 ) -> anyhow::Result<Step> {
     let (rows, depth) = db::next_due(&delivery.pool, store_id, &sink.name, BATCH).await?;
-    metrics::gauge!("qsr_bridge_queue_depth", "store_id" => store_id.to_owned(), "sink" => sink.name.clone())
-        .set(depth as f64);
+    set_queue_depth(store_id, sink, depth);
     if rows.is_empty() {
         let next = db::next_fire(&delivery.pool, store_id, &sink.name).await?;
         return Ok(Step::Idle(next));
@@ -161,6 +161,28 @@ async fn step(
         return Ok(Step::Idle(next));
     }
     Ok(Step::Worked)
+}
+
+/// `qsr_bridge_queue_depth{store_id, sink}`: the sink's due tickets waiting.
+fn set_queue_depth(store_id: &str, sink: &Sink, depth: i64) {
+    metrics::gauge!("qsr_bridge_queue_depth", "store_id" => store_id.to_owned(), "sink" => sink.name.clone())
+        .set(depth as f64);
+}
+
+/// Counts the sink's due tickets again while its head ticket is retried: a
+/// pass sets the gauge only when it starts, and a dead printer can hold one
+/// pass for minutes, exactly while the operator needs to see its queue grow.
+/// A failed count leaves the gauge as it was; it must not hold up delivery.
+async fn refresh_queue_depth(delivery: &Delivery, store_id: &str, sink: &Sink) {
+    match db::count_due(&delivery.pool, store_id, &sink.name).await {
+        Ok(depth) => set_queue_depth(store_id, sink, depth),
+        Err(error) => tracing::warn!(
+            store_id,
+            sink = sink.name,
+            error = format!("{error:#}"),
+            "counting the queue for its gauge failed"
+        ),
+    }
 }
 
 /// The pause before attempt `attempt + 1`: doubling from `initial`, capped at
@@ -187,7 +209,9 @@ async fn deliver(
         attempts += 1;
         let failure = match sink.send(&delivery.senders, ticket).await {
             Ok(()) => {
-                db::mark_delivered(&delivery.pool, row.seq).await?;
+                if !record_delivery(delivery, sink, &row, cancel).await {
+                    return Ok(false);
+                }
                 metrics::counter!("qsr_bridge_tickets_delivered_total", "sink" => sink.kind())
                     .increment(1);
                 if ticket.kind == TicketKind::Kitchen && !ticket.reprint {
@@ -213,6 +237,7 @@ async fn deliver(
         }
         db::mark_failed(&delivery.pool, row.seq, attempts, failure.reason()).await?;
         metrics::counter!("qsr_bridge_delivery_retries_total", "sink" => sink.kind()).increment(1);
+        refresh_queue_depth(delivery, &ticket.store_id, sink).await;
         let pause = backoff(attempts, delivery.backoff_initial, delivery.backoff_max);
         tracing::warn!(
             ticket_id = ticket.ticket_id,
@@ -225,6 +250,40 @@ async fn deliver(
         );
         tokio::select! {
             () = cancel.cancelled() => return Ok(false),
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Records that `sink` took the ticket, trying again until Postgres has it or
+/// shutdown comes; `false` on shutdown, when the ticket stays pending. The
+/// ticket is never sent again in between: handing the failure to the sink
+/// loop would read the row back as pending and print it a second time, and a
+/// ticket may print twice only when the bridge dies between sending and
+/// recording.
+async fn record_delivery(
+    delivery: &Delivery,
+    sink: &Sink,
+    row: &QueuedRow,
+    cancel: &CancellationToken,
+) -> bool {
+    let mut failures = 0;
+    loop {
+        let error = match db::mark_delivered(&delivery.pool, row.seq).await {
+            Ok(()) => return true,
+            Err(error) => error,
+        };
+        failures += 1;
+        let pause = backoff(failures, delivery.backoff_initial, delivery.backoff_max);
+        tracing::error!(
+            ticket_id = row.ticket.ticket_id,
+            sink = sink.name,
+            error = format!("{error:#}"),
+            retry_in_ms = pause.as_millis() as u64,
+            "recording a delivery failed; trying again without resending"
+        );
+        tokio::select! {
+            () = cancel.cancelled() => return false,
             () = tokio::time::sleep(pause) => {}
         }
     }

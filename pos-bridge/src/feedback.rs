@@ -3,8 +3,10 @@
 //! or is back. Each request is signed like the webhooks (HMAC-SHA256 over
 //! timestamp and body, with the store's feedback secret or one of its display
 //! secrets) and becomes a command-api call with the store's `pos` token.
-//! command-api's answer is passed on as it is; everything else answers
-//! problem+json.
+//! Each carries an idempotency key, so command-api answers a repeated request
+//! (a retry, or a replay within the signature's tolerance) without deciding
+//! it again. command-api's answer is passed on as it is; everything else
+//! answers problem+json.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -92,7 +94,11 @@ async fn kds(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let (store, callback): (_, KdsCallback) = authentic(&state, &store_id, &headers, body)?;
+    let Authentic {
+        store,
+        body: callback,
+        ..
+    } = authentic::<KdsCallback>(&state, &store_id, &headers, body)?;
     let action = match callback.event {
         KdsEvent::Started => "start",
         KdsEvent::Bumped => "ready",
@@ -128,7 +134,11 @@ async fn stock(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let (store, update): (_, StockUpdate) = authentic(&state, &store_id, &headers, body)?;
+    let Authentic {
+        store,
+        body: update,
+        request_id,
+    } = authentic::<StockUpdate>(&state, &store_id, &headers, body)?;
     let valid = !update.id.is_empty()
         && update.id.len() <= 64
         && update
@@ -155,17 +165,30 @@ async fn stock(
             state.command_api_url.trim_end_matches('/'),
             update.id
         ))
+        // "Out" and "back" are not idempotent in sequence: a captured "out"
+        // replayed (within the signature's tolerance) after "back" would take
+        // the item off again. Named by its signature, the replay is the same
+        // request to command-api, which answers it without deciding it again.
+        .header("idempotency-key", format!("pos-bridge-stock-{request_id}"))
         .json(&serde_json::json!({"available": update.available}));
     forward(store, request, "stock").await
 }
 
-/// The store, and the body once its signature checks out.
+/// A feedback request whose signature checked out.
+struct Authentic<'a, T> {
+    store: &'a StoreRuntime,
+    body: T,
+    /// The same for the request and a replay of it: see `Verified::request_id`.
+    request_id: String,
+}
+
+/// The store, the body and the request's id once its signature checks out.
 fn authentic<'a, T: serde::de::DeserializeOwned>(
     state: &'a FeedbackState,
     store_id: &str,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(&'a StoreRuntime, T), Problem> {
+) -> Result<Authentic<'a, T>, Problem> {
     let body = body.map_err(|rejection| {
         let status = rejection.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -192,7 +215,7 @@ fn authentic<'a, T: serde::de::DeserializeOwned>(
         secrets.push(secret.expose());
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    verify(
+    let verified = verify(
         &secrets,
         header(TIMESTAMP_HEADER),
         header(SIGNATURE_HEADER),
@@ -203,7 +226,11 @@ fn authentic<'a, T: serde::de::DeserializeOwned>(
     .map_err(|e| Problem::new(StatusCode::UNAUTHORIZED, "invalid_signature", e.to_string()))?;
     let parsed = serde_json::from_slice(&body)
         .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "malformed_body", e.to_string()))?;
-    Ok((store, parsed))
+    Ok(Authentic {
+        store,
+        body: parsed,
+        request_id: verified.request_id(),
+    })
 }
 
 /// Sends the command with the store's `pos` token and passes the answer on.

@@ -47,6 +47,23 @@ pub enum SignatureError {
     Mismatch,
 }
 
+/// A request whose signature checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The signature's bytes, decoded: the same however the hex was spelled.
+    mac: Vec<u8>,
+}
+
+impl Verified {
+    /// The first 32 hex digits of the signature: the same for a request and a
+    /// byte-for-byte replay of it (which the timestamp tolerance lets
+    /// through), different for any other request, so it can name the request
+    /// for deduplication.
+    pub fn request_id(&self) -> String {
+        hex::encode(self.mac.get(..16).unwrap_or(&self.mac))
+    }
+}
+
 /// Checks a request signed with any of `secrets`, in constant time, and that
 /// it was signed within `tolerance_secs` of `now`.
 pub fn verify(
@@ -56,7 +73,7 @@ pub fn verify(
     body: &[u8],
     now: i64,
     tolerance_secs: u64,
-) -> Result<(), SignatureError> {
+) -> Result<Verified, SignatureError> {
     let timestamp: i64 = timestamp
         .and_then(|t| t.trim().parse().ok())
         .ok_or(SignatureError::Timestamp)?;
@@ -71,7 +88,7 @@ pub fn verify(
         .iter()
         .any(|secret| mac(secret, timestamp, body).verify_slice(&given).is_ok());
     if matches {
-        Ok(())
+        Ok(Verified { mac: given })
     } else {
         Err(SignatureError::Mismatch)
     }
@@ -100,7 +117,7 @@ mod tests {
         let signature = sign(SECRET, now, body);
         let ts = now.to_string();
         let check = |secrets: &[&str], ts: &str, sig: &str, body: &[u8], at: i64| {
-            verify(secrets, Some(ts), Some(sig), body, at, 300)
+            verify(secrets, Some(ts), Some(sig), body, at, 300).map(|_| ())
         };
         assert_eq!(
             check(&["other-secret", SECRET], &ts, &signature, body, now),
@@ -125,12 +142,34 @@ mod tests {
             Err(SignatureError::Stale)
         );
         assert_eq!(
-            verify(&[SECRET], None, Some(&signature), body, now, 300),
+            verify(&[SECRET], None, Some(&signature), body, now, 300).map(|_| ()),
             Err(SignatureError::Timestamp)
         );
         assert_eq!(
             check(&[SECRET], &ts, "sha1=00", body, now),
             Err(SignatureError::Malformed)
         );
+    }
+
+    #[test]
+    fn names_a_request_and_its_replay_alike_however_the_hex_is_spelled() {
+        let (now, body) = (1_700_000_000, br#"{"id":"cheddar","available":false}"#);
+        let ts = now.to_string();
+        let signature = sign(SECRET, now, body);
+        let id = |sig: &str, body: &[u8]| {
+            verify(&[SECRET], Some(&ts), Some(sig), body, now, 300)
+                .unwrap()
+                .request_id()
+        };
+        let first = id(&signature, body);
+        assert_eq!(first, signature[3..35]);
+        assert_eq!(id(&signature, body), first, "a replay");
+        assert_eq!(
+            id(&signature.to_uppercase().replace("V1=", "v1="), body),
+            first,
+            "a replay with the hex in capitals"
+        );
+        let back = br#"{"id":"cheddar","available":true}"#;
+        assert_ne!(id(&sign(SECRET, now, back), back), first);
     }
 }

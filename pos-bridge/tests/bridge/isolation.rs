@@ -1,26 +1,51 @@
 //! Stores are isolated: one store's printer being down holds back only that
-//! store's tickets, which all arrive, in order, once it is back.
+//! store's tickets, which all arrive, in order, once it is back. Meanwhile
+//! the queue-depth gauge shows them piling up.
 
 use std::time::Duration;
 
 use pos_bridge::order_number;
 use tokio::net::TcpListener;
 
-use crate::helpers::{eventually, spawn_env, store_settings};
+use crate::helpers::{TestEnv, eventually, spawn_env, store_settings};
 use crate::printer::TestPrinter;
 
 const DOWN: &str = "isolation-down";
 const UP: &str = "isolation-up";
+const PILING_UP: &str = "isolation-piling-up";
+
+/// An address with no printer behind it (yet): connections are refused.
+async fn dead_address() -> std::net::SocketAddr {
+    let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    addr
+}
+
+/// The store's `qsr_bridge_queue_depth` on the bridge's `/metrics`.
+async fn queue_depth(env: &TestEnv, bridge: &str, store_id: &str) -> Option<f64> {
+    let metrics = env
+        .http
+        .get(format!("{bridge}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let label = format!("store_id=\"{store_id}\"");
+    metrics
+        .lines()
+        .find(|line| line.starts_with("qsr_bridge_queue_depth{") && line.contains(&label))
+        .and_then(|line| line.split_whitespace().last()?.parse().ok())
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_printer_delays_only_its_own_store_and_loses_nothing() {
     let env = spawn_env().await;
     env.open_store(DOWN).await;
     env.open_store(UP).await;
-    // A port with no printer behind it (yet): connections are refused.
-    let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let down_addr = reserved.local_addr().unwrap();
-    drop(reserved);
+    let down_addr = dead_address().await;
     let mut up_printer = TestPrinter::start().await;
     let settings = env.settings(vec![
         (
@@ -73,6 +98,43 @@ async fn a_dead_printer_delays_only_its_own_store_and_loses_nothing() {
         assert!(ticket.cut);
     }
     assert!(up_printer.try_next().is_none(), "nothing printed twice");
+    bridge.stop().await;
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_depth_grows_while_a_dead_printer_holds_its_first_ticket() {
+    let env = spawn_env().await;
+    env.open_store(PILING_UP).await;
+    let dead = dead_address().await;
+    let settings = env.settings(vec![(
+        PILING_UP,
+        store_settings(PILING_UP, &[dead.to_string()], &[], 0, false),
+    )]);
+    let bridge = env.start_bridge(settings).await;
+
+    env.place(PILING_UP, None).await;
+    // The sink read its queue (one ticket) and is retrying that ticket.
+    let db = env.db().await;
+    eventually("a failed attempt at the dead printer", || async {
+        let row = db
+            .query_one(
+                "select coalesce(max(attempts), 0) from bridge_tickets where store_id = $1",
+                &[&PILING_UP],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i32>(0) >= 1).then_some(())
+    })
+    .await;
+    for _ in 0..3 {
+        env.place(PILING_UP, None).await;
+    }
+    // Still on that first ticket, the sink shows the other three behind it.
+    eventually("the gauge showing four tickets waiting", || async {
+        (queue_depth(&env, &bridge.url, PILING_UP).await == Some(4.0)).then_some(())
+    })
+    .await;
     bridge.stop().await;
     env.stop().await;
 }

@@ -10,6 +10,7 @@ mod helpers;
 mod isolation;
 mod kds;
 mod kitchen;
+mod postgres_fails;
 mod printer;
 mod schedule;
 mod standby;
