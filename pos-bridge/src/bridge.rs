@@ -157,6 +157,7 @@ pub async fn run(
     })
     .merge(platform::health_routes(ready))
     .layer(middleware::from_fn(platform::track_requests));
+    let app = platform::with_problem_fallbacks(app);
     tracing::info!(addr = %listener.local_addr()?, stores = settings.stores.len(),
         sinks = sink_count, "pos-bridge listening");
     let served = axum::serve(listener, app)

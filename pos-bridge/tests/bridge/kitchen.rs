@@ -171,6 +171,26 @@ async fn an_order_is_shown_accepted_printed_and_bumped_to_ready_from_the_display
         .await
         .unwrap();
     assert!(doc["paths"]["/v1/feedback/{store_id}/kds"]["post"].is_object());
+    for (method, path, status, code) in [
+        (reqwest::Method::POST, "/v1/nowhere", 404, "not_found"),
+        (
+            reqwest::Method::GET,
+            "/v1/feedback/x/kds",
+            405,
+            "method_not_allowed",
+        ),
+    ] {
+        let answer = env
+            .http
+            .request(method, format!("{}{path}", bridge.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status);
+        assert_eq!(answer.headers()["content-type"], "application/problem+json");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["code"], code);
+    }
 
     let metrics = env
         .http
