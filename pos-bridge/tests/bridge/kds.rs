@@ -23,7 +23,8 @@ pub struct Received {
     pub ticket_id: String,
     pub body: Value,
     pub at: DateTime<Utc>,
-    /// Which run of the bridge sent it (see `TestKds::next_epoch`).
+    /// Which run of the bridge sent it (see `TestKds::next_epoch`), as of
+    /// the request's arrival.
     pub epoch: u32,
 }
 
@@ -57,6 +58,9 @@ async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         shared.bad_signatures.fetch_add(1, Ordering::SeqCst);
         return StatusCode::UNAUTHORIZED;
     }
+    // Read on arrival, not after the delay: a request of a bridge that is
+    // killed during the delay still belongs to that bridge's run.
+    let epoch = shared.epoch.load(Ordering::SeqCst);
     let delay = shared.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -76,7 +80,7 @@ async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         ticket_id,
         body,
         at: Utc::now(),
-        epoch: shared.epoch.load(Ordering::SeqCst),
+        epoch,
     });
     StatusCode::OK
 }
