@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    STORE, TestSystem, expect, read_topic, spawn_system, spawn_system_with, token,
+    STORE, TestSystem, expect, expect_fallbacks, read_topic, spawn_system, spawn_system_with, token,
 };
 
 fn order_body(lines: Value, token: &str) -> Value {
@@ -90,24 +90,7 @@ async fn store_commands_need_their_role_and_their_store() {
         .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/v1/orders/{order_id}/refunds"]["post"].is_object());
-    expect(
-        system.post("/v1/nowhere", &system.admin, &json!({})).await,
-        StatusCode::NOT_FOUND,
-        Some("not_found"),
-    )
-    .await;
-    let wrong_method = system
-        .http
-        .get(format!("{}/v1/orders", system.command_api))
-        .send()
-        .await
-        .unwrap();
-    expect(
-        wrong_method,
-        StatusCode::METHOD_NOT_ALLOWED,
-        Some("method_not_allowed"),
-    )
-    .await;
+    expect_fallbacks(&system.http, &system.command_api, Method::GET, "/v1/orders").await;
 
     let fries = format!("/v1/stores/{STORE}/items/cheddar/availability");
     let elsewhere = token(platform::Role::Staff, "staff-9", &["elsewhere"]);

@@ -11,7 +11,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::{Message, Offset, TopicPartitionList};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -437,6 +437,25 @@ pub fn read_topic(system: &TestSystem, topic: &str) -> Vec<(String, i32, String,
 }
 
 /// Asserts the status and `code` of an answer, and returns its body.
+/// What no route of the service at `base` takes is a problem too: `404
+/// not_found` for an unknown path, `405 method_not_allowed` for `method` on
+/// `path`.
+pub async fn expect_fallbacks(http: &reqwest::Client, base: &str, method: Method, path: &str) {
+    let unknown = http.get(format!("{base}/v1/nowhere")).send().await.unwrap();
+    expect(unknown, StatusCode::NOT_FOUND, Some("not_found")).await;
+    let wrong = http
+        .request(method, format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap();
+    expect(
+        wrong,
+        StatusCode::METHOD_NOT_ALLOWED,
+        Some("method_not_allowed"),
+    )
+    .await;
+}
+
 pub async fn expect(response: reqwest::Response, status: StatusCode, code: Option<&str>) -> Value {
     let actual = response.status();
     let content_type = response

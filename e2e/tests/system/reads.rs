@@ -10,10 +10,10 @@ use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PATIENCE, STORE, TestSystem, expect, spawn_system, token};
+use crate::helpers::{PATIENCE, STORE, TestSystem, expect, expect_fallbacks, spawn_system, token};
 
 /// Places a burger for `customer` and returns the 201's body.
 async fn place(system: &TestSystem, customer: &str) -> Value {
@@ -484,25 +484,8 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
         expect(system.read(&path, token).await, status, Some(code)).await;
     }
 
-    // What no route takes is a problem too.
-    expect(
-        system.read("/v1/nowhere", "").await,
-        StatusCode::NOT_FOUND,
-        Some("not_found"),
-    )
-    .await;
-    let wrong_method = system
-        .http
-        .delete(format!("{}/v1/stores/{STORE}/menu", system.query_api))
-        .send()
-        .await
-        .unwrap();
-    expect(
-        wrong_method,
-        StatusCode::METHOD_NOT_ALLOWED,
-        Some("method_not_allowed"),
-    )
-    .await;
+    let menu = format!("/v1/stores/{STORE}/menu");
+    expect_fallbacks(&system.http, &system.query_api, Method::DELETE, &menu).await;
 
     // The contract, from the code.
     let doc = expect(system.read("/openapi.json", "").await, StatusCode::OK, None).await;
