@@ -246,9 +246,22 @@ impl TestSystem {
 
     /// Reads `path` from query-api as the bearer of `token` (none if empty).
     pub async fn read(&self, path: &str, token: &str) -> reqwest::Response {
+        self.read_with(path, token, &[]).await
+    }
+
+    /// `read` with request headers, e.g. `If-None-Match` or `Last-Event-ID`.
+    pub async fn read_with(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut request = self.http.get(format!("{}{path}", self.query_api));
         if !token.is_empty() {
             request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         request.send().await.unwrap()
     }

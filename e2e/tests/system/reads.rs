@@ -95,13 +95,8 @@ async fn an_order_is_read_by_its_customer_its_store_and_admin_only() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["etag"], "\"2\"");
     let unchanged = system
-        .http
-        .get(format!("{}{path}", system.query_api))
-        .bearer_auth(&system.admin)
-        .header("if-none-match", "\"2\"")
-        .send()
-        .await
-        .unwrap();
+        .read_with(&path, &system.admin, &[("if-none-match", "\"2\"")])
+        .await;
     assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
 
     // Who may read it.
@@ -230,13 +225,8 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     let first_tag = first.headers()["etag"].to_str().unwrap().to_owned();
     let menu: Value = first.json().await.unwrap();
     assert_eq!(menu["categories"][0]["items"][0]["available"], true);
-    let unchanged = system
-        .http
-        .get(format!("{}{menu_path}", system.query_api))
-        .header("if-none-match", &first_tag)
-        .send()
-        .await
-        .unwrap();
+    let if_none_match = [("if-none-match", first_tag.as_str())];
+    let unchanged = system.read_with(&menu_path, "", &if_none_match).await;
     assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
     assert!(unchanged.bytes().await.unwrap().is_empty());
     let eighty_six = system
@@ -249,13 +239,7 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     assert_eq!(eighty_six.status(), StatusCode::OK);
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let changed = loop {
-        let response = system
-            .http
-            .get(format!("{}{menu_path}", system.query_api))
-            .header("if-none-match", &first_tag)
-            .send()
-            .await
-            .unwrap();
+        let response = system.read_with(&menu_path, "", &if_none_match).await;
         if response.status() == StatusCode::OK {
             break response;
         }
@@ -541,16 +525,10 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
     system.open_store(20).await;
     let placed = place(&system, &system.customer).await;
     let order_id = placed["order_id"].as_str().unwrap().to_owned();
-    let path = format!("{}/v1/orders/{order_id}/events", system.query_api);
+    let path = format!("/v1/orders/{order_id}/events");
 
     // Subscribed right after placing: the stream waits for the projection.
-    let stream = system
-        .http
-        .get(&path)
-        .bearer_auth(&system.customer)
-        .send()
-        .await
-        .unwrap();
+    let stream = system.read(&path, &system.customer).await;
     let watcher = tokio::spawn(events(stream, 10));
     for command in ["accept", "ready", "complete"] {
         step(&system, &order_id, command, &system.pos).await;
@@ -567,29 +545,18 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
 
     // Resuming after "accepted" sends only what came after it.
     let resumed = system
-        .http
-        .get(&path)
-        .bearer_auth(&system.staff)
-        .header("last-event-id", &sent[1].0)
-        .send()
-        .await
-        .unwrap();
+        .read_with(&path, &system.staff, &[("last-event-id", &sent[1].0)])
+        .await;
     assert_eq!(statuses(&events(resumed, 10).await), ["ready", "completed"]);
 
     // An EventSource reconnects after the stream ends: after the final status
     // it is told to stop, not left on an empty stream.
     let ended = system
-        .http
-        .get(&path)
-        .bearer_auth(&system.customer)
-        .header("last-event-id", &sent[3].0)
-        .send()
-        .await
-        .unwrap();
+        .read_with(&path, &system.customer, &[("last-event-id", &sent[3].0)])
+        .await;
     assert_eq!(ended.status(), StatusCode::NO_CONTENT);
 
     // The same roles as reading the order.
-    let events_path = format!("/v1/orders/{order_id}/events");
     let elsewhere = token(Role::Staff, "staff-9", &["elsewhere"]);
     for (token, status, code) in [
         (
@@ -601,16 +568,11 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
         (system.pos.as_str(), StatusCode::FORBIDDEN, "forbidden"),
         ("", StatusCode::UNAUTHORIZED, "unauthenticated"),
     ] {
-        expect(system.read(&events_path, token).await, status, Some(code)).await;
+        expect(system.read(&path, token).await, status, Some(code)).await;
     }
     let garbled = system
-        .http
-        .get(&path)
-        .bearer_auth(&system.customer)
-        .header("last-event-id", "soon")
-        .send()
-        .await
-        .unwrap();
+        .read_with(&path, &system.customer, &[("last-event-id", "soon")])
+        .await;
     expect(
         garbled,
         StatusCode::BAD_REQUEST,
@@ -630,17 +592,8 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
 
     // A stream still open does not hold up a shutdown.
     let open = place(&system, &system.customer).await;
-    let mut stream = system
-        .http
-        .get(format!(
-            "{}/v1/orders/{}/events",
-            system.query_api,
-            open["order_id"].as_str().unwrap()
-        ))
-        .bearer_auth(&system.customer)
-        .send()
-        .await
-        .unwrap();
+    let open_path = format!("/v1/orders/{}/events", open["order_id"].as_str().unwrap());
+    let mut stream = system.read(&open_path, &system.customer).await;
     assert!(stream.chunk().await.unwrap().is_some(), "the placed event");
     tokio::time::timeout(PATIENCE, system.stop())
         .await
