@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{post, put};
 use chrono::Utc;
 use domain::{
     Action, Actor, Authorization, CatalogId, Command, CustomerId, Idempotency, OrderEvent, OrderId,
@@ -75,10 +75,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/orders/{order_id}/complete", post(complete_order))
         .route("/v1/orders/{order_id}/cancel", post(cancel_order))
         .route("/v1/orders/{order_id}/refunds", post(refund_order))
-        .route(
-            "/openapi.json",
-            get(|| async { axum::Json(<crate::ApiDoc as utoipa::OpenApi>::openapi()) }),
-        )
+        .merge(platform::openapi_route::<_, crate::ApiDoc>())
         .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
         .route_layer(axum::middleware::from_fn(platform::track_requests))
         .with_state(state)

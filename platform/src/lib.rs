@@ -18,7 +18,7 @@ pub use auth::{AuthArgs, Caller, Claims, DEVELOPMENT_SECRET, JwtKeys, Role};
 pub use health::{ReadyCheck, health_routes};
 pub use json::{BODY_LIMIT, JsonRequest};
 pub use kafka::{KafkaArgs, ensure_topic, ensure_topics, kafka_ready};
-pub use openapi::{BearerAuth, Refusals};
+pub use openapi::{BearerAuth, Refusals, openapi_route};
 pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
 pub use problem::{FieldError, Problem, ProblemBody, with_problem_fallbacks};
 pub use shutdown::shutdown_signal;

@@ -34,3 +34,25 @@ pub enum Refusals {
     #[response(status = 403, content_type = "application/problem+json")]
     Forbidden(crate::ProblemBody<'static>),
 }
+
+/// `GET /openapi.json`: the document `D` describes, rendered once when the
+/// router is built rather than on every request.
+pub fn openapi_route<S, D>() -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    D: utoipa::OpenApi,
+{
+    let body = axum::body::Bytes::from(serde_json::to_vec(&D::openapi()).unwrap_or_default());
+    axum::Router::new().route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+            }
+        }),
+    )
+}

@@ -41,10 +41,7 @@ pub fn routes(state: FeedbackState) -> Router {
     Router::new()
         .route("/v1/feedback/{store_id}/kds", post(kds))
         .route("/v1/feedback/{store_id}/stock", post(stock))
-        .route(
-            "/openapi.json",
-            axum::routing::get(|| async { axum::Json(ApiDoc::openapi()) }),
-        )
+        .merge(platform::openapi_route::<_, ApiDoc>())
         .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
         .with_state(state)
 }

@@ -69,10 +69,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/orders/{order_id}", get(get_order))
         .route("/v1/orders/{order_id}/events", get(order_events))
         .route("/v1/customers/me/orders", get(customer_orders))
-        .route(
-            "/openapi.json",
-            get(|| async { axum::Json(<crate::ApiDoc as utoipa::OpenApi>::openapi()) }),
-        )
+        .merge(platform::openapi_route::<_, crate::ApiDoc>())
         .layer(axum::middleware::from_fn(platform::track_requests))
         .with_state(state)
         .merge(platform::health_routes(ready));
