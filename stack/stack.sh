@@ -16,8 +16,16 @@ KAFKA_CONTROLLER_PORT=${QSR_KAFKA_CONTROLLER_PORT:-9093}
 KAFKA_HEAP=${QSR_KAFKA_HEAP:--Xms256m -Xmx1g}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${QSR_PG_PORT:-55432}
-PG_DIR=$STATE/pg
+# The cluster's directory. Postgres runs as the `postgres` user, who cannot
+# enter a clone under a mode-700 directory such as /root; there pg_up puts the
+# cluster in postgres's home instead and leaves a symbolic link here.
+PG_LINK=$STATE/pg
+PG_DIR=$PG_LINK
+[ -L "$PG_LINK" ] && PG_DIR=$(readlink "$PG_LINK")
 PG_DATA=$PG_DIR/data
+# Where such clusters go: qsr-<hash of QSR_STACK_DIR>, each with the stack
+# directory it belongs to in a file `origin`.
+PG_ELSEWHERE=${QSR_PG_ELSEWHERE:-$(getent passwd postgres 2>/dev/null | cut -d: -f6 || true)}
 PG_DB=qsr
 BROKERS=127.0.0.1:$KAFKA_PORT
 LOCAL_DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB
@@ -27,6 +35,9 @@ COMMAND_API=http://127.0.0.1:8080
 QUERY_API=http://127.0.0.1:8081
 SERVICES=(projector command-api query-api pos-bridge print-sink)
 READY_TIMEOUT=${QSR_READY_TIMEOUT:-90}
+
+# Previous runs' logs kept beside each log (NAME.log.1 is the last run's).
+LOG_GENERATIONS=3
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -141,6 +152,17 @@ wait_until() {
   log "$what is ready"
 }
 
+# rotate_log FILE: keeps the last runs' logs as FILE.1 (the last) to
+# FILE.$LOG_GENERATIONS, so a restart after a crash does not lose its evidence.
+rotate_log() {
+  local file=$1 n
+  [ -s "$file" ] || return 0
+  for n in $(seq $((LOG_GENERATIONS - 1)) -1 1); do
+    [ -f "$file.$n" ] && mv -f "$file.$n" "$file.$((n + 1))"
+  done
+  mv -f "$file" "$file.1"
+}
+
 # ---------------------------------------------------------------------------
 # Kafka
 
@@ -156,6 +178,7 @@ kafka_up() {
   fi
   fetch_kafka
   mkdir -p "$KAFKA_DATA" "$LOGS" "$PIDS"
+  rotate_log "$LOGS/kafka.log"
   local props=$STATE/kafka/server.properties
   sed -e "s#@DATA_DIR@#$KAFKA_DATA#" -e "s#@BROKER_PORT@#$KAFKA_PORT#" \
     -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#" "$KAFKA_HOME/server.properties.in" >"$props"
@@ -213,8 +236,8 @@ pg_up() {
       || die "DATABASE_URL does not answer a query"
     return 0
   fi
-  mkdir -p "$PG_DIR" "$LOGS"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$PG_DIR"
+  mkdir -p "$LOGS"
+  pg_place
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     log "creating a Postgres cluster in $PG_DATA"
     as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
@@ -223,6 +246,7 @@ pg_up() {
     # The postmaster that wrote this lock file is dead (perhaps killed and not
     # yet reaped, which postgres itself would mistake for alive).
     rm -f "$PG_DATA/postmaster.pid"
+    rotate_log "$PG_DIR/postgres.log"
     log "starting Postgres on 127.0.0.1:$PG_PORT"
     # After a kill -9 the old server's children may hold its shared memory for a
     # moment; the new server then exits at once, and we try again.
@@ -240,6 +264,49 @@ pg_up() {
     psql "$(pg_admin_url)" -qc "create database $PG_DB" >/dev/null
     log "created database $PG_DB"
   fi
+}
+
+# Makes the cluster's directory, owned by `postgres` when we are root. If the
+# postgres user cannot enter it (the clone is under a mode-700 directory such
+# as /root), the cluster goes to $PG_ELSEWHERE/qsr-<hash> with a link at
+# .stack/pg; deleting .stack still starts from nothing, as that directory is
+# then an orphan, removed here the next time.
+pg_place() {
+  [ -L "$PG_LINK" ] && return 0
+  mkdir -p "$PG_DIR"
+  [ "$(id -u)" -eq 0 ] || return 0
+  chown postgres: "$PG_DIR"
+  if as_pg test -w "$PG_DIR" -a -x "$PG_DIR"; then return 0; fi
+  [ -f "$PG_DIR/data/PG_VERSION" ] && die "the postgres user cannot enter $PG_DIR, which holds a cluster"
+  [ -n "$PG_ELSEWHERE" ] && [ -d "$PG_ELSEWHERE" ] || die "the postgres user cannot enter $PG_DIR and has no home directory"
+  pg_remove_orphans
+  local hash elsewhere
+  hash=$(printf '%s' "$(cd "$STATE" && pwd -P)" | sha256sum | cut -c1-12)
+  elsewhere=$PG_ELSEWHERE/qsr-$hash
+  log "the postgres user cannot enter $PG_DIR; the cluster goes to $elsewhere (linked as $PG_LINK)"
+  [ -e "$elsewhere" ] && die "$elsewhere is in the way (the running cluster of a deleted $STATE?); stop or remove it"
+  rm -rf "$PG_DIR"
+  mkdir -p "$elsewhere"
+  (cd "$STATE" && pwd -P) >"$elsewhere/origin"
+  chown postgres: "$elsewhere"
+  ln -s "$elsewhere" "$PG_LINK"
+  PG_DIR=$elsewhere
+  PG_DATA=$PG_DIR/data
+}
+
+# Clusters that pg_place put elsewhere for a stack directory that is gone or
+# links elsewhere now (a deleted .stack or clone), and that do not run.
+pg_remove_orphans() {
+  local dir origin pid
+  for dir in "$PG_ELSEWHERE"/qsr-*; do
+    [ -f "$dir/origin" ] || continue
+    origin=$(cat "$dir/origin")
+    [ "$(readlink "$origin/pg" 2>/dev/null)" = "$dir" ] && continue
+    pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null || true)
+    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && continue
+    log "removing $dir, the cluster of $origin, which is gone"
+    rm -rf "$dir"
+  done
 }
 
 pg_down() {
@@ -285,6 +352,7 @@ start_service() {
   shift
   if service_pid "$name" >/dev/null; then return 0; fi
   mkdir -p "$LOGS" "$PIDS"
+  rotate_log "$LOGS/$name.log"
   QSR_KAFKA_BROKERS=$BROKERS DATABASE_URL=$(pg_url) RUST_LOG=${RUST_LOG:-info} \
     setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$PIDS/$name.pid"
