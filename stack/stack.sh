@@ -5,7 +5,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STATE=${QSR_STACK_DIR:-$ROOT/.stack}
+STATE=$(realpath -m "${QSR_STACK_DIR:-$ROOT/.stack}")
 LOGS=$STATE/logs
 PIDS=$STATE/pids
 KAFKA_HOME=$ROOT/stack/kafka
@@ -214,8 +214,10 @@ kafka_down() {
 # ---------------------------------------------------------------------------
 # Postgres
 
+# Runs a command as the `postgres` user when we are root (from /, which that
+# user can enter whatever the current directory is).
 as_pg() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 pg_url() { echo "${EXTERNAL_DATABASE_URL:-$LOCAL_DATABASE_URL}"; }
@@ -281,13 +283,13 @@ pg_place() {
   [ -n "$PG_ELSEWHERE" ] && [ -d "$PG_ELSEWHERE" ] || die "the postgres user cannot enter $PG_DIR and has no home directory"
   pg_remove_orphans
   local hash elsewhere
-  hash=$(printf '%s' "$(cd "$STATE" && pwd -P)" | sha256sum | cut -c1-12)
+  hash=$(printf '%s' "$STATE" | sha256sum | cut -c1-12)
   elsewhere=$PG_ELSEWHERE/qsr-$hash
   log "the postgres user cannot enter $PG_DIR; the cluster goes to $elsewhere (linked as $PG_LINK)"
   [ -e "$elsewhere" ] && die "$elsewhere is in the way (the running cluster of a deleted $STATE?); stop or remove it"
   rm -rf "$PG_DIR"
   mkdir -p "$elsewhere"
-  (cd "$STATE" && pwd -P) >"$elsewhere/origin"
+  echo "$STATE" >"$elsewhere/origin"
   chown postgres: "$elsewhere"
   ln -s "$elsewhere" "$PG_LINK"
   PG_DIR=$elsewhere
