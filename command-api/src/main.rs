@@ -13,6 +13,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let config = cli.config;
     platform::init_tracing();
+    // Secrets show as [REDACTED] (platform::AuthArgs).
+    tracing::info!(?config, "starting");
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;

@@ -7,6 +7,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::Problem;
@@ -14,11 +15,18 @@ use crate::Problem;
 /// The documented development secret; set `QSR_JWT_SECRET` anywhere else.
 pub const DEVELOPMENT_SECRET: &str = "qsr-development-secret-do-not-use-in-production";
 
+/// The secret is a [`SecretString`]: `Debug` (so a logged `Config`) shows
+/// `[REDACTED]`, and `--help` does not show the environment's value.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuthArgs {
     /// Secret of the HS256 tokens (at least 32 bytes in production).
-    #[arg(long, env = "QSR_JWT_SECRET", default_value = DEVELOPMENT_SECRET, hide_default_value = true)]
-    pub jwt_secret: String,
+    #[arg(long, env = "QSR_JWT_SECRET", default_value = DEVELOPMENT_SECRET,
+          hide_default_value = true, hide_env_values = true, value_parser = secret)]
+    pub jwt_secret: SecretString,
+}
+
+fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -65,7 +73,7 @@ impl JwtKeys {
     }
 
     pub fn from_args(args: &AuthArgs) -> JwtKeys {
-        JwtKeys::new(&args.jwt_secret)
+        JwtKeys::new(args.jwt_secret.expose_secret())
     }
 
     /// Signs `claims` into a token.
@@ -159,6 +167,34 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    /// A command line with the auth flags, as the services have.
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        auth: AuthArgs,
+    }
+
+    const SECRET: &str = "a-known-secret-of-at-least-32-bytes!";
+
+    #[test]
+    fn the_jwt_secret_never_shows_in_debug_output() {
+        let cli = Cli::try_parse_from(["svc", "--jwt-secret", SECRET]).unwrap();
+        assert_eq!(cli.auth.jwt_secret.expose_secret(), SECRET);
+        let shown = format!("{cli:?} {cli:#?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
+        let literal = AuthArgs {
+            jwt_secret: SECRET.into(),
+        };
+        assert!(!format!("{literal:?}").contains(SECRET));
+        let keys = JwtKeys::from_args(&literal);
+        let token = keys.mint(&claims(Role::Admin, &[], later())).unwrap();
+        assert!(JwtKeys::new(SECRET).verify(&token).is_ok());
+        let default = Cli::try_parse_from(["svc"]).unwrap();
+        assert_eq!(default.auth.jwt_secret.expose_secret(), DEVELOPMENT_SECRET);
+    }
 
     fn claims(role: Role, stores: &[&str], exp: i64) -> Claims {
         Claims {

@@ -3,18 +3,127 @@
 use anyhow::Context;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct PostgresArgs {
     /// The read models' database.
     #[arg(
         long,
         env = "DATABASE_URL",
+        hide_env_values = true,
         default_value = "postgres://postgres@127.0.0.1:55432/qsr"
     )]
     pub database_url: String,
     /// Connections in the pool.
     #[arg(long, env = "QSR_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: usize,
+}
+
+/// Shows the database URL without its password, so a logged `Config` does not
+/// leak it.
+impl std::fmt::Debug for PostgresArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every field, by name: a new one fails to compile here until shown.
+        let PostgresArgs {
+            database_url,
+            db_pool_size,
+        } = self;
+        f.debug_struct("PostgresArgs")
+            .field("database_url", &redact_database_url(database_url))
+            .field("db_pool_size", db_pool_size)
+            .finish()
+    }
+}
+
+/// What stands for a password in a redacted URL.
+const REDACTED: &str = "[REDACTED]";
+
+/// `url` with its password replaced, in either form Postgres accepts
+/// (`postgres://user:password@host/db?password=...` or
+/// `host=... password=...`), for logs and error messages.
+pub fn redact_database_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let (before_query, query) = match rest.split_once('?') {
+            Some((before, query)) => (before, Some(query)),
+            None => (rest, None),
+        };
+        let mut redacted = format!("{scheme}://");
+        match before_query.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                match userinfo.split_once(':') {
+                    Some((user, _)) => redacted.push_str(&format!("{user}:{REDACTED}")),
+                    None => redacted.push_str(userinfo),
+                }
+                redacted.push('@');
+                redacted.push_str(host);
+            }
+            None => redacted.push_str(before_query),
+        }
+        if let Some(query) = query {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                        format!("{key}={REDACTED}")
+                    }
+                    _ => param.to_owned(),
+                })
+                .collect();
+            redacted.push('?');
+            redacted.push_str(&params.join("&"));
+        }
+        return redacted;
+    }
+    // The key=value form; a value may be quoted ('...' with \' inside).
+    let mut redacted = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(at) = find_key(rest, "password") {
+        let (head, tail) = rest.split_at(at);
+        redacted.push_str(head);
+        let Some((key, value)) = tail.split_once('=') else {
+            rest = tail;
+            break;
+        };
+        redacted.push_str(key.trim_end());
+        redacted.push('=');
+        redacted.push_str(REDACTED);
+        let value = value.trim_start();
+        rest = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut end = quoted.len();
+            let mut escaped = false;
+            for (i, c) in quoted.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '\'' if !escaped => {
+                        end = i + 1;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            &quoted[end..]
+        } else {
+            value
+                .find(char::is_whitespace)
+                .map_or("", |end| &value[end..])
+        };
+    }
+    redacted.push_str(rest);
+    redacted
+}
+
+/// Where `key` starts a `key=value` pair in `text`.
+fn find_key(text: &str, key: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(found) = text[from..].find(key) {
+        let at = from + found;
+        let starts_word = text[..at].ends_with(char::is_whitespace) || at == 0;
+        let then_equals = text[at + key.len()..].trim_start().starts_with('=');
+        if starts_word && then_equals {
+            return Some(at);
+        }
+        from = at + key.len();
+    }
+    None
 }
 
 pub fn connect_pool(args: &PostgresArgs) -> anyhow::Result<Pool> {
@@ -41,4 +150,60 @@ pub async fn postgres_ready(pool: &Pool) -> anyhow::Result<()> {
         .await
         .context("querying Postgres")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWORD: &str = "s3cr3t-pa55";
+
+    #[test]
+    fn the_debug_of_the_settings_hides_the_password() {
+        let args = PostgresArgs {
+            database_url: format!("postgres://qsr:{PASSWORD}@db.internal:5432/qsr"),
+            db_pool_size: 4,
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains(PASSWORD), "{shown}");
+        assert!(
+            shown.contains("postgres://qsr:[REDACTED]@db.internal:5432/qsr"),
+            "{shown}"
+        );
+        assert!(shown.contains("db_pool_size: 4"), "{shown}");
+    }
+
+    #[test]
+    fn every_form_of_password_is_redacted() {
+        let cases = [
+            (
+                "postgres://qsr:s3cr3t-pa55@h:1/db",
+                "postgres://qsr:[REDACTED]@h:1/db",
+            ),
+            (
+                "postgresql://qsr:p%40ss:s3cr3t-pa55@h/db?sslmode=require",
+                "postgresql://qsr:[REDACTED]@h/db?sslmode=require",
+            ),
+            (
+                "postgres://qsr@h/db?password=s3cr3t-pa55&application_name=x",
+                "postgres://qsr@h/db?password=[REDACTED]&application_name=x",
+            ),
+            (
+                "host=h user=qsr password=s3cr3t-pa55 dbname=qsr",
+                "host=h user=qsr password=[REDACTED] dbname=qsr",
+            ),
+            (
+                "host=h password = 's3cr3t\\' pa55' dbname=qsr",
+                "host=h password=[REDACTED] dbname=qsr",
+            ),
+            (
+                "postgres://postgres@127.0.0.1:55432/qsr",
+                "postgres://postgres@127.0.0.1:55432/qsr",
+            ),
+            ("host=h user=qsr", "host=h user=qsr"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(redact_database_url(url), expected, "{url}");
+        }
+    }
 }

@@ -431,10 +431,10 @@ mod tests {
         assert!(store.auto_accept);
         assert_eq!(store.printers, ["10.0.0.5:9100"]);
         assert_eq!(store.kds[0].secret.expose(), "sixteen-chars-at-least");
-        assert!(
-            !format!("{s:?}").contains("from-the-file"),
-            "a secret was logged"
-        );
+        let shown = format!("{s:?}");
+        for secret in ["from-the-file", "sixteen-chars-at-least"] {
+            assert!(!shown.contains(secret), "{secret} was shown: {shown}");
+        }
     }
 
     #[test]
@@ -444,6 +444,7 @@ mod tests {
             "QSR_BRIDGE_STORE_DOWNTOWN_42_POS_TOKEN" => Some("from-env".to_owned()),
             "QSR_BRIDGE_STORE_DOWNTOWN_42_PRINTERS" => Some("a:1, b:2".to_owned()),
             "QSR_BRIDGE_STORE_DOWNTOWN_42_KDS_0_SECRET" => Some("another-long-secret".to_owned()),
+            "QSR_BRIDGE_STORE_DOWNTOWN_42_FEEDBACK_SECRET" => Some("a-feedback-secret".to_owned()),
             _ => None,
         };
         let s = Settings::parse(FILE, env).unwrap();
@@ -452,6 +453,14 @@ mod tests {
         assert_eq!(store.pos_token.as_ref().unwrap().expose(), "from-env");
         assert_eq!(store.printers, ["a:1", "b:2"]);
         assert_eq!(store.kds[0].secret.expose(), "another-long-secret");
+        assert_eq!(
+            store.feedback_secret.as_ref().unwrap().expose(),
+            "a-feedback-secret"
+        );
+        let shown = format!("{s:?} {s:#?}");
+        for secret in ["from-env", "another-long-secret", "a-feedback-secret"] {
+            assert!(!shown.contains(secret), "{secret} was shown: {shown}");
+        }
     }
 
     #[test]

@@ -36,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
         None => {
             let config = cli.config;
             let settings = Settings::load(&config.settings_file)?;
+            // Secrets show as [REDACTED] or Secret(..) (PostgresArgs, config::Secret).
+            tracing::info!(?config, ?settings, "starting");
             let listener = tokio::net::TcpListener::bind(config.addr)
                 .await
                 .with_context(|| format!("binding {}", config.addr))?;

@@ -7,6 +7,8 @@ use clap::Parser;
 async fn main() -> anyhow::Result<()> {
     let config = projector::Config::parse();
     platform::init_tracing();
+    // Secrets show as [REDACTED] (platform::AuthArgs, PostgresArgs).
+    tracing::info!(?config, "starting");
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;
