@@ -14,7 +14,9 @@ use anyhow::Context;
 use platform::KafkaArgs;
 use rdkafka::ClientContext;
 use rdkafka::TopicPartitionList;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
 use tokio::sync::mpsc;
 
 use crate::writer::Signal;
@@ -36,7 +38,15 @@ impl Membership {
     }
 }
 
-impl ClientContext for Membership {}
+impl ClientContext for Membership {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        platform::kafka_log::log(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        platform::kafka_log::error(&error, reason);
+    }
+}
 
 impl ConsumerContext for Membership {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {

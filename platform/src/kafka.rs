@@ -6,9 +6,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
+
+use crate::KafkaContext;
 
 /// Where the log is. Both topics are keyed by store id and must have the same
 /// number of partitions, so that a store and its orders share partition `p`.
@@ -51,9 +52,9 @@ impl KafkaArgs {
 pub async fn ensure_topics(args: &KafkaArgs) -> anyhow::Result<()> {
     let topics = [args.stores_topic.as_str(), args.orders_topic.as_str()];
     create_missing(args, &topics, args.partitions).await?;
-    let consumer: BaseConsumer = args
+    let consumer: BaseConsumer<KafkaContext> = args
         .client_config()
-        .create()
+        .create_with_context(KafkaContext)
         .context("creating a Kafka client")?;
     let brokers = args.brokers.clone();
     let names: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
@@ -98,9 +99,9 @@ pub async fn ensure_topic(args: &KafkaArgs, name: &str, partitions: i32) -> anyh
 }
 
 async fn create_missing(args: &KafkaArgs, topics: &[&str], partitions: i32) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = args
+    let admin: AdminClient<KafkaContext> = args
         .client_config()
-        .create()
+        .create_with_context(KafkaContext)
         .context("creating a Kafka admin client")?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
@@ -128,9 +129,9 @@ async fn create_missing(args: &KafkaArgs, topics: &[&str], partitions: i32) -> a
 
 /// A metadata request to the brokers: the readiness check of Kafka.
 pub async fn kafka_ready(args: &KafkaArgs) -> anyhow::Result<()> {
-    let consumer: BaseConsumer = args
+    let consumer: BaseConsumer<KafkaContext> = args
         .client_config()
-        .create()
+        .create_with_context(KafkaContext)
         .context("creating a Kafka client")?;
     let topic = args.orders_topic.clone();
     tokio::task::spawn_blocking(move || {

@@ -6,6 +6,8 @@ mod auth;
 mod health;
 mod json;
 mod kafka;
+/// librdkafka's `log` and `error` callbacks, for a client context of its own.
+pub mod kafka_log;
 mod openapi;
 mod postgres;
 mod problem;
@@ -18,6 +20,7 @@ pub use auth::{AuthArgs, Caller, Claims, DEVELOPMENT_SECRET, JwtKeys, Role};
 pub use health::{ReadyCheck, health_routes};
 pub use json::{BODY_LIMIT, JsonRequest};
 pub use kafka::{KafkaArgs, ensure_topic, ensure_topics, kafka_ready};
+pub use kafka_log::KafkaContext;
 pub use openapi::{BearerAuth, Refusals, openapi_route};
 pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
 pub use problem::{FieldError, Problem, ProblemBody, with_problem_fallbacks};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::middleware;
-use platform::ReadyCheck;
+use platform::{KafkaContext, ReadyCheck};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
 use tokio::net::TcpListener;
@@ -51,7 +51,7 @@ pub async fn run(
     if let Some(instance) = &config.instance_id {
         consumer_config.set("group.instance.id", instance);
     }
-    let consumer: StreamConsumer = consumer_config
+    let consumer: StreamConsumer<KafkaContext> = consumer_config
         .set("group.id", &config.group)
         // A member that died without leaving is replaced after this long.
         .set("session.timeout.ms", "10000")
@@ -59,17 +59,17 @@ pub async fn run(
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .set("auto.offset.reset", "earliest")
-        .create()
+        .create_with_context(KafkaContext)
         .context("creating the bridge's consumer")?;
     consumer
         .subscribe(&[&config.kafka.stores_topic, &config.kafka.orders_topic])
         .context("subscribing to the topics")?;
-    let producer: FutureProducer = config
+    let producer: FutureProducer<KafkaContext> = config
         .kafka
         .client_config()
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .create()
+        .create_with_context(KafkaContext)
         .context("creating the dead-letter producer")?;
     let dead_letter = Arc::new(DeadLetter {
         producer,

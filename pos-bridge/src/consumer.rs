@@ -15,6 +15,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use deadpool_postgres::Pool;
+use platform::KafkaContext;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -45,7 +46,7 @@ pub struct StoreRuntime {
 pub type Wakers = HashMap<(String, String), Arc<Notify>>;
 
 pub struct OrderConsumer {
-    pub consumer: StreamConsumer,
+    pub consumer: StreamConsumer<KafkaContext>,
     pub pool: Pool,
     pub stores: Arc<BTreeMap<String, StoreRuntime>>,
     pub wakers: Arc<Wakers>,

@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use deadpool_postgres::Pool;
+use platform::KafkaContext;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::Notify;
@@ -44,7 +45,7 @@ pub struct Delivery {
 
 /// The dead-letter topic.
 pub struct DeadLetter {
-    pub producer: FutureProducer,
+    pub producer: FutureProducer<KafkaContext>,
     pub topic: String,
 }
 

@@ -10,7 +10,9 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use deadpool_postgres::Pool;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
@@ -71,6 +73,14 @@ struct ProjectorContext {
 }
 
 impl ClientContext for ProjectorContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        platform::kafka_log::log(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        platform::kafka_log::error(&error, reason);
+    }
+
     fn stats(&self, statistics: Statistics) {
         for (name, topic) in &statistics.topics {
             for (&partition, stats) in &topic.partitions {

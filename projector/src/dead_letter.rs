@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use platform::KafkaArgs;
+use platform::{KafkaArgs, KafkaContext};
 use rdkafka::Message;
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -18,7 +18,7 @@ pub const OFFSET_HEADER: &str = "qsr-dead-letter-offset";
 pub const SERVICE_HEADER: &str = "qsr-dead-letter-service";
 
 pub struct DeadLetters {
-    producer: FutureProducer,
+    producer: FutureProducer<KafkaContext>,
     topic: String,
 }
 
@@ -36,7 +36,7 @@ impl DeadLetters {
             .client_config()
             .set("enable.idempotence", "true")
             .set("message.timeout.ms", "10000")
-            .create()
+            .create_with_context(KafkaContext)
             .context("creating the dead-letter producer")?;
         Ok(DeadLetters {
             producer,

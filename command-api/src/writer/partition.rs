@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use chrono::Utc;
 use domain::{Change, OrderEvent, Store, StoreId};
-use platform::KafkaArgs;
+use platform::{KafkaArgs, KafkaContext};
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -206,7 +206,7 @@ impl PartitionWriter {
     /// slices of 100 ms and waits each one out even when the reports come
     /// sooner; and its `poll` spins through the last millisecond of a timeout.
     /// So: take what is there, then sleep a moment, until nothing is in flight.
-    fn await_deliveries(&self, producer: &BaseProducer) -> anyhow::Result<()> {
+    fn await_deliveries(&self, producer: &BaseProducer<KafkaContext>) -> anyhow::Result<()> {
         let deadline = Instant::now() + self.transaction_timeout;
         loop {
             producer.poll(Duration::ZERO);
@@ -224,7 +224,7 @@ impl PartitionWriter {
         }
     }
 
-    fn abort(&self, producer: &BaseProducer) {
+    fn abort(&self, producer: &BaseProducer<KafkaContext>) {
         if let Err(error) = producer.abort_transaction(self.transaction_timeout) {
             tracing::error!(%error, "abort_transaction failed");
         }
@@ -288,8 +288,8 @@ impl PartitionWriter {
 
     /// Fences any former writer of the partition, then folds the partition's
     /// committed events into fresh state.
-    fn take_over(&self) -> anyhow::Result<(BaseProducer, Stores)> {
-        let producer: BaseProducer = self
+    fn take_over(&self) -> anyhow::Result<(BaseProducer<KafkaContext>, Stores)> {
+        let producer: BaseProducer<KafkaContext> = self
             .kafka
             .client_config()
             .set("transactional.id", &self.transactional_id)
@@ -304,7 +304,7 @@ impl PartitionWriter {
                 "transaction.timeout.ms",
                 self.transaction_timeout.as_millis().to_string(),
             )
-            .create()
+            .create_with_context(KafkaContext)
             .context("creating the transactional producer")?;
         producer
             .init_transactions(self.transaction_timeout)
@@ -314,14 +314,14 @@ impl PartitionWriter {
     }
 
     fn rebuild(&self) -> anyhow::Result<Stores> {
-        let consumer: BaseConsumer = self
+        let consumer: BaseConsumer<KafkaContext> = self
             .kafka
             .client_config()
             .set("group.id", format!("{}-rebuild", self.transactional_id))
             .set("enable.auto.commit", "false")
             .set("isolation.level", "read_committed")
             .set("enable.partition.eof", "true")
-            .create()
+            .create_with_context(KafkaContext)
             .context("creating the rebuild consumer")?;
         let mut assignment = TopicPartitionList::new();
         for topic in [&self.kafka.stores_topic, &self.kafka.orders_topic] {
@@ -369,7 +369,7 @@ impl PartitionWriter {
 
     fn write_batch(
         &self,
-        producer: &BaseProducer,
+        producer: &BaseProducer<KafkaContext>,
         stores: &mut Stores,
         batch: Vec<Job>,
     ) -> anyhow::Result<()> {
@@ -452,7 +452,11 @@ impl PartitionWriter {
         Ok(())
     }
 
-    fn commit(&self, producer: &BaseProducer, records: &[Record]) -> anyhow::Result<()> {
+    fn commit(
+        &self,
+        producer: &BaseProducer<KafkaContext>,
+        records: &[Record],
+    ) -> anyhow::Result<()> {
         let started = Instant::now();
         producer.begin_transaction().context("begin_transaction")?;
         for (topic, key, payload, headers) in records {
