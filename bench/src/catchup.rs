@@ -447,7 +447,7 @@ async fn clean_up(args: &CatchupArgs, run: &Run, kafka: &KafkaArgs) -> anyhow::R
 pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .with_context(|| format!("connecting to {url}"))?;
+        .with_context(|| format!("connecting to {}", platform::redact_database_url(url)))?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             eprintln!("postgres connection: {error}");

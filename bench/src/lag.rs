@@ -142,7 +142,7 @@ async fn listen(
 ) -> anyhow::Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<Instant>)> {
     let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .with_context(|| format!("connecting to {url}"))?;
+        .with_context(|| format!("connecting to {}", platform::redact_database_url(url)))?;
     let (tx, rx) = mpsc::unbounded_channel();
     // Polling the connection for its messages also carries the client's queries.
     tokio::spawn(async move {

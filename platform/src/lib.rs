@@ -22,7 +22,7 @@ pub use json::{BODY_LIMIT, JsonRequest};
 pub use kafka::{KafkaArgs, ensure_topic, ensure_topics, kafka_ready};
 pub use kafka_log::KafkaContext;
 pub use openapi::{BearerAuth, Refusals, openapi_route};
-pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
+pub use postgres::{PostgresArgs, connect_pool, postgres_ready, redact_database_url};
 pub use problem::{FieldError, Problem, ProblemBody, with_problem_fallbacks};
 pub use shutdown::shutdown_signal;
 pub use startup::{STARTUP_PATIENCE, retry_at_start};
