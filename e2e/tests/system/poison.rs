@@ -186,38 +186,43 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
     let producer: FutureProducer = system.kafka.client_config().create().unwrap();
     let partition = schemas::partition_for(&poison_store, system.kafka.partitions);
     let mut offsets = HashMap::new();
-    for event in &scribe.log {
-        let (topic, body) = match &event.data {
-            schemas::EventData::StoreConfigured(_) | schemas::EventData::MenuPublished(_) => {
-                (&system.kafka.stores_topic, record(event, |_| {}))
-            }
-            schemas::EventData::OrderPlaced(placed) => {
-                let order = placed.order_id.to_string();
-                let body = if order == orders[1] || order == orders[2] {
-                    record(event, huge_tip)
-                } else if order == orders[3] {
-                    record(event, |b| {
-                        b["data"]["lines"][0]["note"] = json!("no salt\u{0}")
-                    })
-                } else {
-                    record(event, |_| {})
-                };
-                (&system.kafka.orders_topic, body)
-            }
-            _ => (&system.kafka.orders_topic, record(event, |_| {})),
-        };
-        let delivery = producer
-            .send(
-                FutureRecord::to(topic)
-                    .partition(partition)
-                    .key(&poison_store)
-                    .payload(&body),
-                Duration::from_secs(10),
-            )
-            .await
-            .unwrap();
-        offsets.insert(event.meta.id, delivery.offset);
-    }
+    let mut written = 0;
+    let mut write = async |scribe: &Scribe, huge: &[&String]| {
+        for event in &scribe.log[written..] {
+            let (topic, body) = match &event.data {
+                schemas::EventData::StoreConfigured(_) | schemas::EventData::MenuPublished(_) => {
+                    (&system.kafka.stores_topic, record(event, |_| {}))
+                }
+                schemas::EventData::OrderPlaced(placed) => {
+                    let order = placed.order_id.to_string();
+                    let body = if huge.contains(&&order) {
+                        record(event, huge_tip)
+                    } else if order == orders[3] {
+                        record(event, |b| {
+                            b["data"]["lines"][0]["note"] = json!("no salt\u{0}")
+                        })
+                    } else {
+                        record(event, |_| {})
+                    };
+                    (&system.kafka.orders_topic, body)
+                }
+                _ => (&system.kafka.orders_topic, record(event, |_| {})),
+            };
+            let delivery = producer
+                .send(
+                    FutureRecord::to(topic)
+                        .partition(partition)
+                        .key(&poison_store)
+                        .payload(&body),
+                    Duration::from_secs(10),
+                )
+                .await
+                .unwrap();
+            offsets.insert(event.meta.id, delivery.offset);
+        }
+        written = scribe.log.len();
+    };
+    write(&scribe, &[&orders[1], &orders[2]]).await;
     let after = [place(&system, STORE).await, place(&system, UPTOWN).await];
 
     // Every order of the API, before and after the poison, is projected.
@@ -253,6 +258,27 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
     .await;
     assert_eq!(sales["totals"]["orders"], 3);
     assert_eq!(sales["totals"]["tips"]["amount"], HUGE_TIP + 200);
+
+    // A third huge tip, later that day: its interval takes it, the day's
+    // total cannot, and query-api says so rather than wrap or panic.
+    scribe.clock = Utc.with_ymd_and_hms(2026, 11, 24, 20, 0, 0).unwrap();
+    let late = OrderId(scribe.next_id());
+    let fries = vec![line("fries", 1, &[], None)];
+    scribe.place(customer.clone(), late, fries, 100).unwrap();
+    let late = late.0.to_string();
+    write(&scribe, &[&late]).await;
+    projected(&system, &late, 2).await;
+    expect(
+        system
+            .read(
+                &format!("/v1/stores/{poison_store}/sales?date=2026-11-24"),
+                &system.admin,
+            )
+            .await,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Some("internal"),
+    )
+    .await;
 
     // Four dead letters: each poison placement with its reason, then the
     // payment authorisation of each, whose order the models never got.
