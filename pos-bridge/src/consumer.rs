@@ -63,8 +63,9 @@ impl std::fmt::Debug for OrderConsumer {
     }
 }
 
-/// A record the bridge sets aside, and why.
-type Poison<'m> = (&'m OwnedMessage, String);
+/// A record the bridge sets aside, why (the `reason` label of
+/// `qsr_bridge_records_dead_lettered_total`), and the reason in full.
+type Poison<'m> = (&'m OwnedMessage, &'static str, String);
 
 /// What one event asks of the queue.
 #[derive(Debug, Default)]
@@ -153,7 +154,7 @@ impl OrderConsumer {
                                 "refused by Postgres (SQLSTATE {}): {error:#}",
                                 refusal.code().code()
                             );
-                            refused.push((*message, reason));
+                            refused.push((*message, "refused_by_postgres", reason));
                         } else {
                             tracing::error!(
                                 error = format!("{error:#}"),
@@ -176,8 +177,8 @@ impl OrderConsumer {
     /// Dead-letters each poison record, retrying until the topic has it;
     /// `false` on shutdown, when the batch's offsets must not be committed.
     async fn dead_letter_all(&self, records: &[Poison<'_>], cancel: &CancellationToken) -> bool {
-        for (message, reason) in records {
-            while let Err(error) = self.dead_letter_record(message, reason).await {
+        for &(message, cause, ref reason) in records {
+            while let Err(error) = self.dead_letter_record(message, cause, reason).await {
                 tracing::error!(
                     error = format!("{error:#}"),
                     "dead-lettering a record failed; retrying"
@@ -300,11 +301,17 @@ impl OrderConsumer {
         Ok(touched)
     }
 
-    async fn dead_letter_record(&self, message: &OwnedMessage, reason: &str) -> anyhow::Result<()> {
+    async fn dead_letter_record(
+        &self,
+        message: &OwnedMessage,
+        cause: &'static str,
+        reason: &str,
+    ) -> anyhow::Result<()> {
         tracing::error!(
             topic = message.topic(),
             partition = message.partition(),
             offset = message.offset(),
+            cause,
             reason,
             dead_letter_topic = self.dead_letter.topic,
             "dead-lettering a record the bridge cannot queue"
@@ -329,7 +336,7 @@ impl OrderConsumer {
                 ],
             )
             .await?;
-        metrics::counter!("qsr_bridge_records_dead_lettered_total").increment(1);
+        metrics::counter!("qsr_bridge_records_dead_lettered_total", "reason" => cause).increment(1);
         Ok(())
     }
 }
@@ -346,7 +353,7 @@ fn decode(batch: &[OwnedMessage]) -> (Vec<(&OwnedMessage, Event)>, Vec<Poison<'_
         };
         match schemas::decode(payload) {
             Ok(event) => events.push((message, event)),
-            Err(error) => undecodable.push((message, error.to_string())),
+            Err(error) => undecodable.push((message, "undecodable", error.to_string())),
         }
     }
     (events, undecodable)

@@ -115,6 +115,19 @@ async fn a_record_postgres_refuses_is_dead_lettered_and_later_tickets_are_delive
             .all(|r| !r.ticket_id.starts_with(&poison.to_string())),
         "nothing of the poison was sent"
     );
+    let metrics = env
+        .http
+        .get(format!("{}/metrics", bridge.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"qsr_bridge_records_dead_lettered_total{reason="refused_by_postgres"}"#),
+        "{metrics}"
+    );
     bridge.stop().await;
     env.stop().await;
 }
