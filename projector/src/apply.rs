@@ -1060,4 +1060,26 @@ mod tests {
         assert_eq!(sales_interval(at), start);
         assert_eq!(sales_interval(start), start);
     }
+
+    #[test]
+    fn a_sum_out_of_range_is_refused_not_wrapped() {
+        let half = 1_i64 << 62;
+        let once = Sales::default().with_order([0, 0, half]).unwrap();
+        assert_eq!(once.tips, half);
+        assert!(once.with_order([0, 0, half]).is_none(), "2^63 tips");
+        assert!(once.without_order([0, 0, -half]).is_none(), "2^63 tips");
+        assert!(
+            Sales::default()
+                .with_order([i64::MIN, 0, 0])
+                .unwrap()
+                .without_order([1, 0, 0])
+                .is_none()
+        );
+        assert!(once.with_refund(i64::MAX).unwrap().with_refund(1).is_none());
+        let full = Sales {
+            orders: i32::MAX,
+            ..Sales::default()
+        };
+        assert!(full.with_order([0, 0, 0]).is_none(), "orders count");
+    }
 }
