@@ -1,11 +1,15 @@
 //! The consumer: reads `qsr.orders` and `qsr.stores` (read_committed), turns
 //! each polled batch of events into queued tickets in one Postgres
-//! transaction, dead-letters the batch's undecodable records once that
-//! transaction has committed, and only then commits the offsets past them. So
-//! every ticket is durably queued (scheduled ones held until they fire) and
-//! every undecodable record dead-lettered before Kafka forgets it, and a
-//! batch read again after a crash queues nothing twice: ticket ids are
-//! deterministic and unique per sink.
+//! transaction, dead-letters the batch's poison once that transaction has
+//! committed, and only then commits the offsets past them. So every ticket is
+//! durably queued (scheduled ones held until they fire) and every poison
+//! record dead-lettered before Kafka forgets it, and a batch read again after
+//! a crash queues nothing twice: ticket ids are deterministic and unique per
+//! sink. Poison is a record that does not decode, or one whose tickets
+//! Postgres refuses for what they hold (SQLSTATE class 22 or 23, see
+//! `platform::refused_data`): such a batch is queued again one record per
+//! transaction, and the record refused alone is set aside. Any other failure
+//! (Postgres down, say) is retried.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -60,6 +64,10 @@ impl std::fmt::Debug for OrderConsumer {
     }
 }
 
+/// A record the bridge sets aside, why (the `reason` label of
+/// `qsr_bridge_records_dead_lettered_total`), and the reason in full.
+type Poison<'m> = (&'m OwnedMessage, &'static str, String);
+
 /// What one event asks of the queue.
 #[derive(Debug, Default)]
 struct Effects {
@@ -80,10 +88,11 @@ impl OrderConsumer {
             if batch.is_empty() {
                 continue;
             }
-            let (events, undecodable) = decode(&batch);
-            let Some(touched) = self.queue(&events, &cancel).await else {
+            let (events, mut poison) = decode(&batch);
+            let Some((touched, refused)) = self.queue(&events, &cancel).await else {
                 return Ok(());
             };
+            poison.extend(refused);
             metrics::counter!("qsr_bridge_records_total").increment(batch.len() as u64);
             for key in touched {
                 if let Some(wake) = self.wakers.get(&key) {
@@ -94,7 +103,7 @@ impl OrderConsumer {
             // a Postgres outage would otherwise dead-letter the same record
             // on every retry. And before the offsets are committed, so a
             // crash in between dead-letters it again rather than never.
-            if !self.dead_letter_all(&undecodable, &cancel).await {
+            if !self.dead_letter_all(&poison, &cancel).await {
                 return Ok(());
             }
             self.commit(&batch);
@@ -102,17 +111,27 @@ impl OrderConsumer {
     }
 
     /// Queues the events' tickets, retrying until Postgres has them; answers
-    /// the sinks that got something, or `None` on shutdown. A batch is applied
-    /// whole or retried whole: nothing is committed to Kafka before Postgres
-    /// has it.
-    async fn queue(
+    /// the sinks that got something and the records Postgres refuses, with
+    /// why, or `None` on shutdown. A batch is applied whole or retried whole:
+    /// nothing is committed to Kafka before Postgres has it. A batch Postgres
+    /// refuses is queued again one record at a time, to find the poison.
+    async fn queue<'m>(
         &mut self,
-        events: &[Event],
+        events: &[(&'m OwnedMessage, Event)],
         cancel: &CancellationToken,
-    ) -> Option<HashSet<(String, String)>> {
+    ) -> Option<(HashSet<(String, String)>, Vec<Poison<'m>>)> {
+        let all: Vec<&Event> = events.iter().map(|(_, event)| event).collect();
         loop {
-            match self.apply(events).await {
-                Ok(touched) => return Some(touched),
+            match self.apply(&all).await {
+                Ok(touched) => return Some((touched, Vec::new())),
+                Err(error) if platform::refused_data(&error).is_some() => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        events = events.len(),
+                        "Postgres refused a batch; queueing its records one at a time"
+                    );
+                    break;
+                }
                 Err(error) => {
                     tracing::error!(
                         error = format!("{error:#}"),
@@ -125,17 +144,42 @@ impl OrderConsumer {
                 }
             }
         }
+        let (mut touched, mut refused) = (HashSet::new(), Vec::new());
+        for (message, event) in events {
+            loop {
+                match self.apply(&[event]).await {
+                    Ok(sinks) => touched.extend(sinks),
+                    Err(error) => {
+                        if let Some(refusal) = platform::refused_data(&error) {
+                            let reason = format!(
+                                "refused by Postgres (SQLSTATE {}): {error:#}",
+                                refusal.code().code()
+                            );
+                            refused.push((*message, "refused_by_postgres", reason));
+                        } else {
+                            tracing::error!(
+                                error = format!("{error:#}"),
+                                "queueing a record failed; retrying"
+                            );
+                            tokio::select! {
+                                () = cancel.cancelled() => return None,
+                                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            }
+                            continue;
+                        }
+                    }
+                }
+                break;
+            }
+        }
+        Some((touched, refused))
     }
 
-    /// Dead-letters each undecodable record, retrying until the topic has it;
+    /// Dead-letters each poison record, retrying until the topic has it;
     /// `false` on shutdown, when the batch's offsets must not be committed.
-    async fn dead_letter_all(
-        &self,
-        records: &[(&OwnedMessage, String)],
-        cancel: &CancellationToken,
-    ) -> bool {
-        for (message, reason) in records {
-            while let Err(error) = self.dead_letter_record(message, reason).await {
+    async fn dead_letter_all(&self, records: &[Poison<'_>], cancel: &CancellationToken) -> bool {
+        for &(message, cause, ref reason) in records {
+            while let Err(error) = self.dead_letter_record(message, cause, reason).await {
                 tracing::error!(
                     error = format!("{error:#}"),
                     "dead-lettering a record failed; retrying"
@@ -196,7 +240,7 @@ impl OrderConsumer {
 
     /// Queues the events' tickets in one transaction; answers the sinks that
     /// got something.
-    async fn apply(&mut self, events: &[Event]) -> anyhow::Result<HashSet<(String, String)>> {
+    async fn apply(&mut self, events: &[&Event]) -> anyhow::Result<HashSet<(String, String)>> {
         let mut client = self
             .pool
             .get()
@@ -208,7 +252,7 @@ impl OrderConsumer {
             .context("starting a transaction")?;
         let mut rows: Vec<NewRow> = Vec::new();
         let mut touched = HashSet::new();
-        for event in events {
+        for &event in events {
             if let EventData::StoreConfigured(store) = &event.data {
                 match store.timezone.parse::<Tz>() {
                     Ok(tz) => {
@@ -258,13 +302,20 @@ impl OrderConsumer {
         Ok(touched)
     }
 
-    async fn dead_letter_record(&self, message: &OwnedMessage, reason: &str) -> anyhow::Result<()> {
+    async fn dead_letter_record(
+        &self,
+        message: &OwnedMessage,
+        cause: &'static str,
+        reason: &str,
+    ) -> anyhow::Result<()> {
         tracing::error!(
             topic = message.topic(),
             partition = message.partition(),
             offset = message.offset(),
+            cause,
             reason,
-            "dead-lettering a record that cannot be decoded"
+            dead_letter_topic = self.dead_letter.topic,
+            "dead-lettering a record the bridge cannot queue"
         );
         let key = message
             .key()
@@ -285,13 +336,16 @@ impl OrderConsumer {
                     ("source_offset", &offset),
                 ],
             )
-            .await
+            .await?;
+        metrics::counter!("qsr_bridge_records_dead_lettered_total", "reason" => cause).increment(1);
+        Ok(())
     }
 }
 
-/// The batch's events, and the records that cannot be decoded with the
-/// reason. A record without a payload (a tombstone) is neither.
-fn decode(batch: &[OwnedMessage]) -> (Vec<Event>, Vec<(&OwnedMessage, String)>) {
+/// The batch's events with their records, and the records that cannot be
+/// decoded with the reason. A record without a payload (a tombstone) is
+/// neither.
+fn decode(batch: &[OwnedMessage]) -> (Vec<(&OwnedMessage, Event)>, Vec<Poison<'_>>) {
     let mut events = Vec::with_capacity(batch.len());
     let mut undecodable = Vec::new();
     for message in batch {
@@ -299,8 +353,8 @@ fn decode(batch: &[OwnedMessage]) -> (Vec<Event>, Vec<(&OwnedMessage, String)>) 
             continue;
         };
         match schemas::decode(payload) {
-            Ok(event) => events.push(event),
-            Err(error) => undecodable.push((message, error.to_string())),
+            Ok(event) => events.push((message, event)),
+            Err(error) => undecodable.push((message, "undecodable", error.to_string())),
         }
     }
     (events, undecodable)
@@ -346,10 +400,11 @@ fn effects(event: &Event, store: &StoreRuntime, tz: Tz) -> Effects {
     let (order_id, status, reason) = match &event.data {
         EventData::OrderPlaced(placed) => {
             let prep = chrono::Duration::minutes(i64::from(store.settings.prep_minutes));
-            let fire_at = if placed.asap {
-                placed.placed_at
-            } else {
-                (placed.pickup_at - prep).max(placed.placed_at)
+            // Checked: a pickup time at the edge of the calendar fires at
+            // placement rather than overflow.
+            let fire_at = match placed.pickup_at.checked_sub_signed(prep) {
+                Some(fire_at) if !placed.asap => fire_at.max(placed.placed_at),
+                _ => placed.placed_at,
             };
             let details = OrderDetails::from_placed(placed, tz, fire_at);
             let now = due_now(meta.time);

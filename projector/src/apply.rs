@@ -5,7 +5,10 @@
 //!
 //! An event the models already hold (its version is not newer than the row's)
 //! changes nothing, so a batch applied twice equals the batch applied once; the
-//! offsets stored in the same transaction make that the exception anyway.
+//! offsets stored in the same transaction make that the exception anyway. Sales
+//! add up, so they are read too and added with checked arithmetic in log order:
+//! an event that would take a sum out of range is refused on its own, whatever
+//! batch it arrives in, and every stored sum fits the API's 64-bit amounts.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,13 +20,71 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-/// An event that decodes but that the read models cannot take, and why: it
-/// goes to the dead-letter topic like a record that does not decode.
+/// A record that the read models cannot take, and why: it goes to the
+/// dead-letter topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unapplied {
     /// Its index in the batch.
     pub index: usize,
+    pub cause: Cause,
     pub reason: String,
+}
+
+/// Why a record was set aside, as the dead-letter metric counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// It has no value, or the value is not an event we know.
+    Undecodable,
+    /// An event the models have no place for (an event of an order never
+    /// placed, a field beyond a column's range).
+    Inapplicable,
+    /// It would take a sum (sales, refunds) out of range.
+    Overflow,
+    /// Postgres refused what it made of it (SQLSTATE class 22 or 23).
+    Refused,
+}
+
+impl Cause {
+    /// The `reason` label of `qsr_projector_dead_lettered_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Cause::Undecodable => "undecodable",
+            Cause::Inapplicable => "inapplicable",
+            Cause::Overflow => "overflow",
+            Cause::Refused => "refused_by_postgres",
+        }
+    }
+}
+
+/// Why the fold cannot take an event.
+#[derive(Debug)]
+struct Rejection {
+    cause: Cause,
+    reason: String,
+}
+
+impl Rejection {
+    fn overflow(what: impl std::fmt::Display) -> Rejection {
+        Rejection {
+            cause: Cause::Overflow,
+            reason: format!("{what} would be out of range"),
+        }
+    }
+}
+
+impl From<String> for Rejection {
+    fn from(reason: String) -> Rejection {
+        Rejection {
+            cause: Cause::Inapplicable,
+            reason,
+        }
+    }
+}
+
+impl From<&str> for Rejection {
+    fn from(reason: &str) -> Rejection {
+        Rejection::from(reason.to_owned())
+    }
 }
 
 /// The length of a sales interval (see `V3__query_models.sql`).
@@ -100,6 +161,7 @@ struct StatusChange {
     reason: Option<String>,
 }
 
+/// A row of `sales_intervals`.
 #[derive(Debug, Default, Clone, Copy)]
 struct Sales {
     orders: i32,
@@ -108,6 +170,40 @@ struct Sales {
     tips: i64,
     refunds: i64,
 }
+
+impl Sales {
+    /// With an order of `[subtotal, tax, tip]` added; `None` on overflow.
+    fn with_order(self, [subtotal, tax, tip]: [i64; 3]) -> Option<Sales> {
+        Some(Sales {
+            orders: self.orders.checked_add(1)?,
+            revenue: self.revenue.checked_add(subtotal)?,
+            tax: self.tax.checked_add(tax)?,
+            tips: self.tips.checked_add(tip)?,
+            refunds: self.refunds,
+        })
+    }
+
+    /// With an order of `[subtotal, tax, tip]` taken out; `None` on overflow.
+    fn without_order(self, [subtotal, tax, tip]: [i64; 3]) -> Option<Sales> {
+        Some(Sales {
+            orders: self.orders.checked_sub(1)?,
+            revenue: self.revenue.checked_sub(subtotal)?,
+            tax: self.tax.checked_sub(tax)?,
+            tips: self.tips.checked_sub(tip)?,
+            refunds: self.refunds,
+        })
+    }
+
+    fn with_refund(self, amount: i64) -> Option<Sales> {
+        Some(Sales {
+            refunds: self.refunds.checked_add(amount)?,
+            ..self
+        })
+    }
+}
+
+/// A row of `sales_intervals`: a store and the start of an interval.
+type SalesKey = (String, DateTime<Utc>);
 
 /// The rows a batch reads and writes, keyed so that writing them back is
 /// deterministic (sorted keys also keep concurrent writers from deadlocking).
@@ -120,7 +216,10 @@ struct Models {
     changed_menus: BTreeSet<String>,
     changed_orders: BTreeSet<Uuid>,
     status_changes: Vec<StatusChange>,
-    sales: BTreeMap<(String, DateTime<Utc>), Sales>,
+    /// The sales rows the batch may touch, as stored before it (a key that is
+    /// absent has no row yet) and then as the fold leaves them.
+    sales: BTreeMap<SalesKey, Sales>,
+    changed_sales: BTreeSet<SalesKey>,
 }
 
 /// Applies `events` (in log order) to the read models within `tx`, and
@@ -132,8 +231,12 @@ pub async fn apply_batch(
     let mut models = Models::load(tx, events).await?;
     let mut unapplied = Vec::new();
     for &(index, event) in events {
-        if let Err(reason) = models.apply(event) {
-            unapplied.push(Unapplied { index, reason });
+        if let Err(Rejection { cause, reason }) = models.apply(event) {
+            unapplied.push(Unapplied {
+                index,
+                cause,
+                reason,
+            });
         }
     }
     models.save(tx).await?;
@@ -269,11 +372,87 @@ impl Models {
                 models.orders.insert(order.order_id, order);
             }
         }
+        models.load_sales(tx, events).await?;
         Ok(models)
     }
 
-    /// Folds one event into the rows; `Err` says why it cannot be applied.
-    fn apply(&mut self, event: &Event) -> Result<(), String> {
+    /// Reads every sales row the batch's events may change: the interval each
+    /// placement falls in, the one of each refund, and for a rejection or a
+    /// cancellation the interval of each placement of its order that the
+    /// fold may find (the stored one, or one in the batch). A superset of what
+    /// the fold touches, so a sum it writes back is always the stored one plus
+    /// the batch's changes.
+    async fn load_sales(
+        &mut self,
+        tx: &Transaction<'_>,
+        events: &[(usize, &Event)],
+    ) -> anyhow::Result<()> {
+        let mut placements: BTreeMap<Uuid, Vec<(&str, DateTime<Utc>)>> = BTreeMap::new();
+        for order in self.orders.values() {
+            placements
+                .entry(order.order_id)
+                .or_default()
+                .push((&order.store_id, order.placed_at));
+        }
+        for (_, event) in events {
+            if let EventData::OrderPlaced(e) = &event.data {
+                placements
+                    .entry(e.order_id)
+                    .or_default()
+                    .push((&e.store_id, e.placed_at));
+            }
+        }
+        let mut keys: BTreeSet<SalesKey> = BTreeSet::new();
+        for (_, event) in events {
+            let (order_id, refunded_at) = match &event.data {
+                EventData::OrderPlaced(e) => {
+                    keys.insert((e.store_id.clone(), sales_interval(e.placed_at)));
+                    continue;
+                }
+                EventData::PaymentRefunded(e) => (e.order_id, Some(e.at)),
+                EventData::OrderRejected(e) => (e.order_id, None),
+                EventData::OrderCancelled(e) => (e.order_id, None),
+                _ => continue,
+            };
+            for &(store_id, placed_at) in placements.get(&order_id).into_iter().flatten() {
+                let at = refunded_at.unwrap_or(placed_at);
+                keys.insert((store_id.to_owned(), sales_interval(at)));
+            }
+        }
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let (stores, starts): (Vec<String>, Vec<DateTime<Utc>>) = keys.into_iter().unzip();
+        let statement = tx
+            .prepare_cached(
+                "select store_id, interval_start, orders, revenue, tax, tips, refunds \
+                 from sales_intervals \
+                 where (store_id, interval_start) in \
+                       (select * from unnest($1::text[], $2::timestamptz[])) \
+                 for update",
+            )
+            .await
+            .context("preparing to read sales")?;
+        for row in tx
+            .query(&statement, &[&stores, &starts])
+            .await
+            .context("reading sales")?
+        {
+            let sales = Sales {
+                orders: row.get(2),
+                revenue: row.get(3),
+                tax: row.get(4),
+                tips: row.get(5),
+                refunds: row.get(6),
+            };
+            self.sales.insert((row.get(0), row.get(1)), sales);
+        }
+        Ok(())
+    }
+
+    /// Folds one event into the rows; `Err` says why it cannot be applied,
+    /// and then the event has changed nothing.
+    fn apply(&mut self, event: &Event) -> Result<(), Rejection> {
         let version = version_of(event)?;
         let time = event.meta.time;
         match &event.data {
@@ -378,6 +557,13 @@ impl Models {
                 }
                 let lines = serde_json::to_value(&e.lines).map_err(|e| e.to_string())?;
                 let totals = serde_json::to_value(&e.totals).map_err(|e| e.to_string())?;
+                let sale = [
+                    e.totals.subtotal.amount,
+                    e.totals.tax.amount,
+                    e.totals.tip.amount,
+                ];
+                let (key, sales) = self.sales_at(&e.store_id, e.placed_at);
+                let sales = sales.with_order(sale).ok_or_else(|| sales_overflow(&key))?;
                 self.orders.insert(
                     e.order_id,
                     OrderRow {
@@ -386,11 +572,7 @@ impl Models {
                         status: "placed",
                         version,
                         placed_at: e.placed_at,
-                        sale: [
-                            e.totals.subtotal.amount,
-                            e.totals.tax.amount,
-                            e.totals.tip.amount,
-                        ],
+                        sale,
                         updated_at: time,
                         payment_status: None,
                         captured_amount: 0,
@@ -414,11 +596,7 @@ impl Models {
                     at: e.placed_at,
                     reason: None,
                 });
-                let sales = self.sales_at(&e.store_id, e.placed_at);
-                sales.orders += 1;
-                sales.revenue += e.totals.subtotal.amount;
-                sales.tax += e.totals.tax.amount;
-                sales.tips += e.totals.tip.amount;
+                self.set_sales(key, sales);
             }
             EventData::PaymentAuthorized(e) => {
                 self.payment(e.order_id, version, time, "authorized", None)?;
@@ -430,17 +608,26 @@ impl Models {
                 self.payment(e.order_id, version, time, "voided", None)?;
             }
             EventData::PaymentRefunded(e) => {
-                let Some(order) = self.order(e.order_id, version, time)? else {
+                let Some(order) = self.unapplied(e.order_id, version)? else {
                     return Ok(());
                 };
-                order.refunded_amount += e.amount.amount;
-                order.payment_status = Some(if order.refunded_amount >= order.captured_amount {
-                    "refunded"
-                } else {
-                    "partially_refunded"
-                });
-                let store_id = order.store_id.clone();
-                self.sales_at(&store_id, e.at).refunds += e.amount.amount;
+                let refunded = order
+                    .refunded_amount
+                    .checked_add(e.amount.amount)
+                    .ok_or_else(|| Rejection::overflow(format!("the refunds of {}", e.order_id)))?;
+                let (key, sales) = self.sales_at(&order.store_id, e.at);
+                let sales = sales
+                    .with_refund(e.amount.amount)
+                    .ok_or_else(|| sales_overflow(&key))?;
+                if let Some(order) = self.order(e.order_id, version, time)? {
+                    order.refunded_amount = refunded;
+                    order.payment_status = Some(if refunded >= order.captured_amount {
+                        "refunded"
+                    } else {
+                        "partially_refunded"
+                    });
+                }
+                self.set_sales(key, sales);
             }
             EventData::OrderAccepted(e) => {
                 if let Some(order) = self.order(e.order_id, version, time)? {
@@ -449,16 +636,8 @@ impl Models {
                 }
             }
             EventData::OrderRejected(e) => {
-                if self.order(e.order_id, version, time)?.is_some() {
-                    self.withdraw_sale(e.order_id);
-                    self.status(
-                        e.order_id,
-                        version,
-                        "rejected",
-                        e.at,
-                        Some(e.reason.clone()),
-                    );
-                }
+                let reason = Some(e.reason.clone());
+                self.end(e.order_id, version, time, "rejected", e.at, reason)?;
             }
             EventData::PreparationStarted(e) => {
                 if self.order(e.order_id, version, time)?.is_some() {
@@ -476,16 +655,8 @@ impl Models {
                 }
             }
             EventData::OrderCancelled(e) => {
-                if self.order(e.order_id, version, time)?.is_some() {
-                    self.withdraw_sale(e.order_id);
-                    self.status(
-                        e.order_id,
-                        version,
-                        "cancelled",
-                        e.at,
-                        Some(e.reason.clone()),
-                    );
-                }
+                let reason = Some(e.reason.clone());
+                self.end(e.order_id, version, time, "cancelled", e.at, reason)?;
             }
         }
         Ok(())
@@ -498,6 +669,16 @@ impl Models {
             None => Err(format!("the store {store_id} was never configured")),
             Some(store) if store.version >= version => Ok(None),
             Some(store) => Ok(Some(store)),
+        }
+    }
+
+    /// The order an order event is about, unchanged, or `None` when the event
+    /// is one the models already hold.
+    fn unapplied(&self, order_id: Uuid, version: i64) -> Result<Option<&OrderRow>, String> {
+        match self.orders.get(&order_id) {
+            None => Err(format!("the order {order_id} was never placed")),
+            Some(order) if order.version >= version => Ok(None),
+            Some(order) => Ok(Some(order)),
         }
     }
 
@@ -558,25 +739,41 @@ impl Models {
         });
     }
 
-    /// A rejected or cancelled order stops counting in the sales of the
-    /// interval it was placed in.
-    fn withdraw_sale(&mut self, order_id: Uuid) {
-        let Some(order) = self.orders.get(&order_id) else {
-            return;
+    /// A rejection or a cancellation: the order ends in `status`, and stops
+    /// counting in the sales of the interval it was placed in.
+    fn end(
+        &mut self,
+        order_id: Uuid,
+        version: i64,
+        time: DateTime<Utc>,
+        status: &'static str,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Result<(), Rejection> {
+        let Some(order) = self.unapplied(order_id, version)? else {
+            return Ok(());
         };
-        let (store_id, placed_at, [subtotal, tax, tip]) =
-            (order.store_id.clone(), order.placed_at, order.sale);
-        let sales = self.sales_at(&store_id, placed_at);
-        sales.orders -= 1;
-        sales.revenue -= subtotal;
-        sales.tax -= tax;
-        sales.tips -= tip;
+        let sale = order.sale;
+        let (key, sales) = self.sales_at(&order.store_id, order.placed_at);
+        let sales = sales
+            .without_order(sale)
+            .ok_or_else(|| sales_overflow(&key))?;
+        self.order(order_id, version, time)?;
+        self.set_sales(key, sales);
+        self.status(order_id, version, status, at, reason);
+        Ok(())
     }
 
-    fn sales_at(&mut self, store_id: &str, at: DateTime<Utc>) -> &mut Sales {
-        self.sales
-            .entry((store_id.to_owned(), sales_interval(at)))
-            .or_default()
+    /// The sales of the interval of `store_id` holding `at`, as they stand.
+    fn sales_at(&self, store_id: &str, at: DateTime<Utc>) -> (SalesKey, Sales) {
+        let key = (store_id.to_owned(), sales_interval(at));
+        let sales = self.sales.get(&key).copied().unwrap_or_default();
+        (key, sales)
+    }
+
+    fn set_sales(&mut self, key: SalesKey, sales: Sales) {
+        self.sales.insert(key.clone(), sales);
+        self.changed_sales.insert(key);
     }
 
     async fn save(self, tx: &Transaction<'_>) -> anyhow::Result<()> {
@@ -766,22 +963,25 @@ impl Models {
         Ok(())
     }
 
+    /// Writes the changed sales rows whole: they were read for update, so
+    /// each holds the stored sums plus the batch's changes.
     async fn save_sales(&self, tx: &Transaction<'_>) -> anyhow::Result<()> {
-        if self.sales.is_empty() {
+        let rows: Vec<(&SalesKey, &Sales)> = self
+            .changed_sales
+            .iter()
+            .filter_map(|key| Some((key, self.sales.get(key)?)))
+            .collect();
+        if rows.is_empty() {
             return Ok(());
         }
-        let rows: Vec<(&(String, DateTime<Utc>), &Sales)> = self.sales.iter().collect();
         execute(
             tx,
             "insert into sales_intervals (store_id, interval_start, orders, revenue, tax, tips, refunds) \
              select * from unnest($1::text[], $2::timestamptz[], $3::int[], $4::bigint[], \
                                   $5::bigint[], $6::bigint[], $7::bigint[]) \
              on conflict (store_id, interval_start) do update set \
-               orders = sales_intervals.orders + excluded.orders, \
-               revenue = sales_intervals.revenue + excluded.revenue, \
-               tax = sales_intervals.tax + excluded.tax, \
-               tips = sales_intervals.tips + excluded.tips, \
-               refunds = sales_intervals.refunds + excluded.refunds",
+               orders = excluded.orders, revenue = excluded.revenue, tax = excluded.tax, \
+               tips = excluded.tips, refunds = excluded.refunds",
             &[
                 &column(&rows, |((store, _), _)| store.clone()),
                 &column(&rows, |((_, start), _)| *start),
@@ -796,6 +996,12 @@ impl Models {
         .context("writing sales")?;
         Ok(())
     }
+}
+
+fn sales_overflow((store_id, start): &SalesKey) -> Rejection {
+    Rejection::overflow(format!(
+        "the sales of store {store_id} in the interval from {start}"
+    ))
 }
 
 /// Runs `sql` as a statement prepared once per connection.
@@ -853,5 +1059,27 @@ mod tests {
         let start: DateTime<Utc> = "2026-11-01T05:30:00Z".parse().unwrap();
         assert_eq!(sales_interval(at), start);
         assert_eq!(sales_interval(start), start);
+    }
+
+    #[test]
+    fn a_sum_out_of_range_is_refused_not_wrapped() {
+        let half = 1_i64 << 62;
+        let once = Sales::default().with_order([0, 0, half]).unwrap();
+        assert_eq!(once.tips, half);
+        assert!(once.with_order([0, 0, half]).is_none(), "2^63 tips");
+        assert!(once.without_order([0, 0, -half]).is_none(), "2^63 tips");
+        assert!(
+            Sales::default()
+                .with_order([i64::MIN, 0, 0])
+                .unwrap()
+                .without_order([1, 0, 0])
+                .is_none()
+        );
+        assert!(once.with_refund(i64::MAX).unwrap().with_refund(1).is_none());
+        let full = Sales {
+            orders: i32::MAX,
+            ..Sales::default()
+        };
+        assert!(full.with_order([0, 0, 0]).is_none(), "orders count");
     }
 }

@@ -1,7 +1,10 @@
 //! The projection loop: poll a batch, apply it and its offsets in one Postgres
 //! transaction, notify, repeat. On a failure the transaction rolls back and the
 //! consumer seeks back to the offsets Postgres holds, so nothing is skipped and
-//! nothing is applied twice.
+//! nothing is applied twice. A batch that Postgres refuses for what a record
+//! holds (SQLSTATE class 22 or 23, see `platform::refused_data`) is applied
+//! again one record per transaction, and the record Postgres refuses alone is
+//! dead-lettered: poison never blocks the records after it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,7 +22,7 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::Config;
-use crate::apply::{Unapplied, apply_batch};
+use crate::apply::{Cause, Unapplied, apply_batch};
 use crate::dead_letter::DeadLetters;
 
 /// The channel `NOTIFY`ed after each applied batch.
@@ -226,11 +229,49 @@ impl Projection {
                 Err(_) => break,
             }
         }
-        self.apply_batch(&batch).await?;
+        match self.apply_batch(&batch, None).await {
+            Ok(()) => {}
+            Err(error) if platform::refused_data(&error).is_some() => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    events = batch.len(),
+                    "Postgres refused a batch; applying its records one at a time"
+                );
+                for message in &batch {
+                    self.apply_alone(message).await?;
+                }
+            }
+            Err(error) => return Err(error),
+        }
         Ok(Step::Applied(batch.len()))
     }
 
-    async fn apply_batch(&self, batch: &[BorrowedMessage<'_>]) -> anyhow::Result<()> {
+    /// Applies one record in a transaction of its own. If Postgres refuses
+    /// it for what it holds, retrying cannot help: it is dead-lettered, and
+    /// the offset past it stored, in a transaction that applies nothing.
+    async fn apply_alone(&self, message: &BorrowedMessage<'_>) -> anyhow::Result<()> {
+        let alone = std::slice::from_ref(message);
+        let Err(error) = self.apply_batch(alone, None).await else {
+            return Ok(());
+        };
+        let Some(refusal) = platform::refused_data(&error) else {
+            return Err(error);
+        };
+        let reason = format!(
+            "refused by Postgres (SQLSTATE {}): {error:#}",
+            refusal.code().code()
+        );
+        self.apply_batch(alone, Some(&reason)).await
+    }
+
+    /// Applies `batch` and stores the offsets past it in one transaction,
+    /// dead-lettering what the read models cannot take; with `refused`, every
+    /// record is dead-lettered with that reason instead of applied.
+    async fn apply_batch(
+        &self,
+        batch: &[BorrowedMessage<'_>],
+        refused: Option<&str>,
+    ) -> anyhow::Result<()> {
         let mut first: HashMap<(&str, i32), i64> = HashMap::new();
         let mut next: HashMap<(&str, i32), i64> = HashMap::new();
         let mut events = Vec::with_capacity(batch.len());
@@ -240,14 +281,21 @@ impl Projection {
                 .entry((message.topic(), message.partition()))
                 .or_insert(message.offset());
             next.insert((message.topic(), message.partition()), message.offset() + 1);
-            match message.payload().map(schemas::decode) {
-                Some(Ok(event)) => events.push((index, event)),
-                Some(Err(error)) => rejected.push(Unapplied {
+            match (message.payload().map(schemas::decode), refused) {
+                (Some(Ok(event)), None) => events.push((index, event)),
+                (Some(Ok(_)), Some(reason)) => rejected.push(Unapplied {
                     index,
+                    cause: Cause::Refused,
+                    reason: reason.to_owned(),
+                }),
+                (Some(Err(error)), _) => rejected.push(Unapplied {
+                    index,
+                    cause: Cause::Undecodable,
                     reason: format!("cannot be decoded: {error}"),
                 }),
-                None => rejected.push(Unapplied {
+                (None, _) => rejected.push(Unapplied {
                     index,
+                    cause: Cause::Undecodable,
                     reason: "has no value".into(),
                 }),
             }
@@ -273,6 +321,7 @@ impl Projection {
                 topic = message.topic(),
                 partition = message.partition(),
                 offset = message.offset(),
+                cause = unapplied.cause.label(),
                 reason = %unapplied.reason,
                 dead_letter_topic = self.dead_letters.topic(),
                 "dead-lettering a record the read models cannot take"
@@ -301,7 +350,13 @@ impl Projection {
 
         let now = Utc::now();
         metrics::counter!("qsr_projector_events_applied_total").increment(applied as u64);
-        metrics::counter!("qsr_projector_dead_lettered_total").increment(rejected.len() as u64);
+        for unapplied in &rejected {
+            metrics::counter!(
+                "qsr_projector_dead_lettered_total",
+                "reason" => unapplied.cause.label()
+            )
+            .increment(1);
+        }
         metrics::histogram!("qsr_projector_batch_events").record(batch.len() as f64);
         for (_, event) in &decoded {
             let age = (now - event.meta.time).to_std().unwrap_or_default();

@@ -9,5 +9,6 @@ mod commands;
 mod compose;
 mod helpers;
 mod ownership;
+mod poison;
 mod reads;
 mod walking_skeleton;

@@ -17,7 +17,7 @@ use crate::kds::TestKds;
 const STORE: &str = "dead-letter-downtown";
 
 /// Waits for `count` records of the dead-letter topic: headers and body.
-fn dead_letters(env: &TestEnv, count: usize) -> Vec<(HashMap<String, String>, Vec<u8>)> {
+pub fn dead_letters(env: &TestEnv, count: usize) -> Vec<(HashMap<String, String>, Vec<u8>)> {
     let consumer: BaseConsumer = env
         .kafka
         .client_config()

@@ -10,6 +10,7 @@ mod helpers;
 mod isolation;
 mod kds;
 mod kitchen;
+mod poison;
 mod postgres_fails;
 mod printer;
 mod schedule;

@@ -461,6 +461,12 @@ pub(crate) async fn get_sales(
     let start = local_midnight(tz, params.date);
     let end = local_midnight(tz, params.date + Duration::days(1));
     let hours = hour_starts(start, end);
+    // Each interval fits 64 bits (the projector checks), but a day of them
+    // may not: a sum out of range is an error, never a wrapped number.
+    let add = |a: i64, b: i64| {
+        a.checked_add(b)
+            .ok_or_else(|| internal(format!("the sales of {store_id} overflow a 64-bit sum")))
+    };
     let mut sums = vec![[0_i64; 5]; hours.len()];
     for row in client
         .query(
@@ -474,9 +480,9 @@ pub(crate) async fn get_sales(
         let at: DateTime<Utc> = row.get(0);
         let hour = usize::try_from((at - start).num_hours()).unwrap_or(0);
         if let Some(sum) = sums.get_mut(hour) {
-            sum[0] += i64::from(row.get::<_, i32>(1));
+            sum[0] = add(sum[0], i64::from(row.get::<_, i32>(1)))?;
             for (i, column) in (2..6).enumerate() {
-                sum[i + 1] += row.get::<_, i64>(column);
+                sum[i + 1] = add(sum[i + 1], row.get::<_, i64>(column))?;
             }
         }
     }
@@ -484,13 +490,13 @@ pub(crate) async fn get_sales(
         amount,
         currency: currency.clone(),
     };
-    let total = |i: usize| sums.iter().map(|s| s[i]).sum::<i64>();
+    let total = |i: usize| sums.iter().try_fold(0, |total, s| add(total, s[i]));
     let totals = SalesTotals {
-        orders: total(0),
-        revenue: amount(total(1)),
-        tax: amount(total(2)),
-        tips: amount(total(3)),
-        refunds: amount(total(4)),
+        orders: total(0)?,
+        revenue: amount(total(1)?),
+        tax: amount(total(2)?),
+        tips: amount(total(3)?),
+        refunds: amount(total(4)?),
     };
     Ok(Json(SalesView {
         store_id,
