@@ -39,6 +39,8 @@ pub struct ApiDoc;
 #[allow(dead_code)] // Never built: the handlers read the header themselves.
 pub(crate) struct IdempotencyKey {
     /// 1-255 characters; a retry with the same key and body gets the first answer.
+    /// A key is the caller's own (scoped to the token's role and subject, and
+    /// for a POS token to the store): another caller's key is another key.
     #[param(rename = "Idempotency-Key")]
     key: Option<String>,
 }
