@@ -137,5 +137,16 @@ mod tests {
             doc["components"]["securitySchemes"]["bearer"]["scheme"],
             "bearer"
         );
+        // The server assigns order ids; a quote takes no payment.
+        let place = &schemas["PlaceOrderBody"]["properties"];
+        assert!(place["order_id"].is_null() && place["payment"].is_object());
+        let quote = &schemas["QuoteBody"]["properties"];
+        assert!(quote["order_id"].is_null() && quote["payment"].is_null());
+        assert_eq!(
+            doc["paths"]["/v1/orders/quote"]["post"]["requestBody"]["content"]["application/json"]
+                ["schema"]["$ref"],
+            "#/components/schemas/QuoteBody"
+        );
+        assert!(schemas["StoreBody"]["properties"]["limits"].is_object());
     }
 }
