@@ -27,17 +27,17 @@ command -v wrk >/dev/null || die "wrk is missing: apt-get install -y wrk"
 . "$TOKENS"
 curl -fsS -o /dev/null "$QUERY_API/readyz" || die "query-api does not answer at $QUERY_API"
 
-# An order of the store's menu (the demo menu's ids), with an id of our own.
-order_id=$(cat /proc/sys/kernel/random/uuid)
+# An order of the store's menu (the demo menu's ids); the server assigns its id.
 body=$(mktemp)
 trap 'rm -f "$body"' EXIT
 status=$(curl -sS -o "$body" -w '%{http_code}' -X POST "$COMMAND_API/v1/orders" \
   -H "authorization: Bearer $CUSTOMER_TOKEN" -H 'content-type: application/json' \
-  -d "{\"order_id\":\"$order_id\",\"store_id\":\"$STORE\",\"fulfillment\":{\"type\":\"pickup\",\"pickup_at\":null},
+  -d "{\"store_id\":\"$STORE\",\"fulfillment\":{\"type\":\"pickup\",\"pickup_at\":null},
        \"lines\":[{\"item_id\":\"classic-burger\",\"quantity\":2,\"modifiers\":[\"cheddar\"]},
                   {\"item_id\":\"fries\",\"quantity\":1,\"modifiers\":[]}],
        \"payment\":{\"token\":\"tok_visa\"}}")
 [ "$status" = 201 ] || die "placing an order at $STORE answered $status: $(cat "$body")"
+order_id=$(sed -E 's/.*"order_id":"([^"]+)".*/\1/' "$body")
 code=000
 for _ in $(seq 1 100); do
   code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" \

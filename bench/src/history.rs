@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use domain::{
     Action, Actor, Authorization, Cart, CartLine, CatalogId, Category, Change, Command, Currency,
     CustomerId, Menu, MenuItem, ModifierGroup, ModifierOption, Money, OpeningHours, OrderId,
-    PaymentId, PickupSettings, Store, StoreId, StoreProfile, WeeklyHours,
+    OrderLimits, PaymentId, PickupSettings, Store, StoreId, StoreProfile, WeeklyHours,
 };
 use schemas::Provenance;
 use uuid::Uuid;
@@ -94,6 +94,7 @@ fn profile(n: usize, usd: Currency) -> anyhow::Result<StoreProfile> {
             max_orders_per_slot: 10_000_000,
             max_days_ahead: 7,
         },
+        limits: OrderLimits::defaults(usd),
     })
 }
 

@@ -133,8 +133,8 @@ fn menu() -> Value {
     ]})
 }
 
-/// One to four lines a customer might order, with the order id the client chose.
-fn cart(rng: &mut fastrand::Rng, store: &str, order_id: Uuid) -> Value {
+/// One to four lines a customer might order; the server assigns the order's id.
+fn cart(rng: &mut fastrand::Rng, store: &str) -> Value {
     let mut lines = Vec::new();
     for _ in 0..rng.usize(1..=4) {
         let line = match rng.usize(0..6) {
@@ -152,7 +152,6 @@ fn cart(rng: &mut fastrand::Rng, store: &str, order_id: Uuid) -> Value {
         lines.push(line);
     }
     json!({
-        "order_id": order_id,
         "store_id": store,
         "fulfillment": {"type": "pickup", "pickup_at": null},
         "lines": lines,
@@ -251,24 +250,29 @@ pub async fn drive(
                     return Ok::<Tally, anyhow::Error>(tally);
                 }
                 let store = &stores[rng.usize(0..stores.len())];
-                let order_id = Uuid::now_v7();
                 let sent = http
                     .post(format!("{url}/v1/orders"))
                     .bearer_auth(&customer)
-                    .json(&cart(&mut rng, store, order_id))
+                    .json(&cart(&mut rng, store))
                     .send()
                     .await;
-                let outcome = match sent {
-                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => None,
-                    Ok(r) => Some(r.status().as_u16().to_string()),
-                    Err(e) => Some(if e.is_timeout() {
+                // The order's id is in the answer: the server assigns it.
+                let outcome: Result<Uuid, String> = match sent {
+                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => r
+                        .json::<Value>()
+                        .await
+                        .ok()
+                        .and_then(|body| body["order_id"].as_str()?.parse().ok())
+                        .ok_or_else(|| "201 without an order_id".to_owned()),
+                    Ok(r) => Err(r.status().as_u16().to_string()),
+                    Err(e) => Err(if e.is_timeout() {
                         "timeout".into()
                     } else {
                         "connection".into()
                     }),
                 };
                 let measured = due >= measured_from;
-                if outcome.is_none()
+                if let Ok(order_id) = outcome
                     && let Some(placed) = &placed
                 {
                     // The tracker outlives the clients; if it failed, its error is reported.
@@ -284,8 +288,8 @@ pub async fn drive(
                         .max(1);
                     tally.latency_us.saturating_record(micros);
                     match outcome {
-                        None => tally.placed += 1,
-                        Some(error) => *tally.errors.entry(error).or_default() += 1,
+                        Ok(_) => tally.placed += 1,
+                        Err(error) => *tally.errors.entry(error).or_default() += 1,
                     }
                 }
                 if let Some(interval) = interval {

@@ -6,8 +6,8 @@ use chrono::{DateTime, FixedOffset, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use domain::{
     Cart, CartLine, CatalogId, Category, Currency, Menu, MenuItem, ModifierGroup, ModifierOption,
-    Money, OpeningHours, Order, OrderId, PickupSettings, PricedLine, Quote, StoreId, StoreProfile,
-    Totals, WeeklyHours,
+    Money, OpeningHours, Order, OrderLimits, PickupSettings, PricedLine, Quote, StoreId,
+    StoreProfile, Totals, WeeklyHours,
 };
 use platform::FieldError;
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,19 @@ pub struct PickupBody {
     pub max_days_ahead: u32,
 }
 
+/// What one order may cost at the store; each amount in the store's
+/// currency, 1 to 10^10 minor units. An absent field takes its default.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsBody {
+    /// The most an order's total may be; by default 100000 minor units
+    /// (1,000.00 of a currency with two decimals). Above it: `422 order_total_too_large`.
+    pub max_order_total: Option<MoneyBody>,
+    /// The tip may be the larger of the order's subtotal and this amount; by
+    /// default 5000 minor units. Above it: `422 tip_too_large`.
+    pub max_tip: Option<MoneyBody>,
+}
+
 /// `PUT /v1/stores/{store_id}`
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +103,8 @@ pub struct StoreBody {
     #[serde(default)]
     pub hours: Vec<HoursBody>,
     pub pickup: PickupBody,
+    /// Absent: the default limits.
+    pub limits: Option<LimitsBody>,
 }
 
 fn parse_day(s: &str) -> Result<Weekday, String> {
@@ -132,6 +147,13 @@ impl StoreBody {
             }
         }
         let hours = f.check("hours", WeeklyHours::new(hours));
+        let limits = self.limits.unwrap_or_default();
+        let max_order_total = limits
+            .max_order_total
+            .and_then(|m| f.check("limits.max_order_total", m.parse()));
+        let max_tip = limits
+            .max_tip
+            .and_then(|m| f.check("limits.max_tip", m.parse()));
         let profile = match (timezone, currency, hours) {
             (Some(timezone), Some(currency), Some(hours)) => Some(StoreProfile {
                 name: self.name,
@@ -144,6 +166,13 @@ impl StoreBody {
                     lead_minutes: self.pickup.lead_minutes,
                     max_orders_per_slot: self.pickup.max_orders_per_slot,
                     max_days_ahead: self.pickup.max_days_ahead,
+                },
+                limits: {
+                    let defaults = OrderLimits::defaults(currency);
+                    OrderLimits {
+                        max_order_total: max_order_total.unwrap_or(defaults.max_order_total),
+                        max_tip: max_tip.unwrap_or(defaults.max_tip),
+                    }
                 },
             }),
             _ => None,
@@ -273,17 +302,55 @@ pub struct LineBody {
     pub note: Option<String>,
 }
 
+/// A payment token of the gateway: 1-255 characters. It stands for a card, so
+/// it never appears in `Debug` output (logs, traces, panics).
+#[derive(Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String)]
+pub struct PaymentToken(String);
+
+impl PaymentToken {
+    fn check(&self) -> Result<(), &'static str> {
+        if self.0.is_empty() || self.0.len() > 255 {
+            return Err("must have 1-255 characters");
+        }
+        Ok(())
+    }
+
+    /// The token itself, for the gateway.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PaymentToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PaymentToken([redacted])")
+    }
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentBody {
-    pub token: String,
+    /// The gateway's token for the customer's payment method, 1-255 characters.
+    pub token: PaymentToken,
 }
 
-/// `POST /v1/orders`
+/// Whether a field was sent at all, even as `null`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
+/// `POST /v1/orders`. The server assigns the order's id (a UUID v7): a body
+/// with an `order_id` is refused with `422 order_id_not_accepted`; a retry
+/// stays safe through its `Idempotency-Key`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrderBody {
-    pub order_id: Option<Uuid>,
+    /// Refused when present: ids are the server's.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(ignore)]
+    pub order_id: bool,
     pub store_id: String,
     pub fulfillment: FulfillmentBody,
     pub lines: Vec<LineBody>,
@@ -291,73 +358,142 @@ pub struct PlaceOrderBody {
     pub payment: PaymentBody,
 }
 
+/// `POST /v1/orders/quote`: the placing body without `payment` (a `payment`
+/// field is an unknown field, refused like any other).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteBody {
+    /// Refused when present, as in placing.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(ignore)]
+    pub order_id: bool,
+    pub store_id: String,
+    pub fulfillment: FulfillmentBody,
+    pub lines: Vec<LineBody>,
+    pub tip: Option<MoneyBody>,
+}
+
 /// The most characters of a line's note.
 const MAX_NOTE: usize = 200;
 
-/// A placing request, parsed.
+/// A placing request, parsed. The order's id is assigned when it is placed.
 #[derive(Debug)]
 pub struct Placing {
-    pub order_id: OrderId,
     pub store_id: StoreId,
     pub cart: Cart,
-    pub token: String,
+    pub token: PaymentToken,
+}
+
+/// A quoting request, parsed.
+#[derive(Debug)]
+pub struct Quoting {
+    pub store_id: StoreId,
+    pub cart: Cart,
+}
+
+/// Why a placing or quoting body is refused.
+#[derive(Debug)]
+pub enum CartRefusal {
+    /// The body names an `order_id`: `422 order_id_not_accepted`.
+    OrderIdSent,
+    /// `422 validation_failed` with these fields.
+    Invalid(Vec<FieldError>),
+}
+
+/// Parses what placing and quoting share into the store and the cart.
+fn parse_cart(
+    f: &mut Fields,
+    store_id: &str,
+    fulfillment: FulfillmentBody,
+    lines: Vec<LineBody>,
+    tip: Option<MoneyBody>,
+) -> Option<(StoreId, Cart)> {
+    let store_id = f.check("store_id", StoreId::parse(store_id));
+    if fulfillment.kind != "pickup" {
+        f.check::<(), _>("fulfillment.type", Err("only `pickup` is offered"));
+    }
+    let tip = tip.as_ref().and_then(|t| f.check("tip", t.parse()));
+    let mut cart_lines = Vec::new();
+    for (i, line) in lines.into_iter().enumerate() {
+        let item_id = f.check(
+            format!("lines[{i}].item_id"),
+            CatalogId::parse(&line.item_id),
+        );
+        let modifiers: Vec<CatalogId> = line
+            .modifiers
+            .iter()
+            .enumerate()
+            .filter_map(|(m, id)| {
+                f.check(format!("lines[{i}].modifiers[{m}]"), CatalogId::parse(id))
+            })
+            .collect();
+        if line
+            .note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_NOTE)
+        {
+            f.check::<(), _>(
+                format!("lines[{i}].note"),
+                Err(format!("at most {MAX_NOTE} characters")),
+            );
+        }
+        if let Some(item_id) = item_id {
+            cart_lines.push(CartLine {
+                item_id,
+                quantity: line.quantity,
+                modifiers,
+                note: line.note,
+            });
+        }
+    }
+    store_id.map(|store_id| {
+        let cart = Cart {
+            lines: cart_lines,
+            tip,
+            pickup_at: fulfillment.pickup_at.map(|t| t.with_timezone(&Utc)),
+        };
+        (store_id, cart)
+    })
 }
 
 impl PlaceOrderBody {
-    pub fn parse(self) -> Result<Placing, Vec<FieldError>> {
+    pub fn parse(self) -> Result<Placing, CartRefusal> {
+        if self.order_id {
+            return Err(CartRefusal::OrderIdSent);
+        }
         let mut f = Fields::default();
-        let store_id = f.check("store_id", StoreId::parse(&self.store_id));
-        if self.fulfillment.kind != "pickup" {
-            f.check::<(), _>("fulfillment.type", Err("only `pickup` is offered"));
-        }
-        if self.payment.token.is_empty() || self.payment.token.len() > 255 {
-            f.check::<(), _>("payment.token", Err("must have 1-255 characters"));
-        }
-        let tip = self.tip.as_ref().and_then(|t| f.check("tip", t.parse()));
-        let mut lines = Vec::new();
-        for (i, line) in self.lines.into_iter().enumerate() {
-            let item_id = f.check(
-                format!("lines[{i}].item_id"),
-                CatalogId::parse(&line.item_id),
-            );
-            let modifiers: Vec<CatalogId> = line
-                .modifiers
-                .iter()
-                .enumerate()
-                .filter_map(|(m, id)| {
-                    f.check(format!("lines[{i}].modifiers[{m}]"), CatalogId::parse(id))
-                })
-                .collect();
-            if line
-                .note
-                .as_ref()
-                .is_some_and(|n| n.chars().count() > MAX_NOTE)
-            {
-                f.check::<(), _>(
-                    format!("lines[{i}].note"),
-                    Err(format!("at most {MAX_NOTE} characters")),
-                );
-            }
-            if let Some(item_id) = item_id {
-                lines.push(CartLine {
-                    item_id,
-                    quantity: line.quantity,
-                    modifiers,
-                    note: line.note,
-                });
-            }
-        }
-        let placing = store_id.map(|store_id| Placing {
-            order_id: OrderId(self.order_id.unwrap_or_else(Uuid::now_v7)),
+        f.check("payment.token", self.payment.token.check());
+        let parsed = parse_cart(
+            &mut f,
+            &self.store_id,
+            self.fulfillment,
+            self.lines,
+            self.tip,
+        );
+        let placing = parsed.map(|(store_id, cart)| Placing {
             store_id,
-            cart: Cart {
-                lines,
-                tip,
-                pickup_at: self.fulfillment.pickup_at.map(|t| t.with_timezone(&Utc)),
-            },
+            cart,
             token: self.payment.token,
         });
-        f.finish(placing)
+        f.finish(placing).map_err(CartRefusal::Invalid)
+    }
+}
+
+impl QuoteBody {
+    pub fn parse(self) -> Result<Quoting, CartRefusal> {
+        if self.order_id {
+            return Err(CartRefusal::OrderIdSent);
+        }
+        let mut f = Fields::default();
+        let parsed = parse_cart(
+            &mut f,
+            &self.store_id,
+            self.fulfillment,
+            self.lines,
+            self.tip,
+        );
+        let quoting = parsed.map(|(store_id, cart)| Quoting { store_id, cart });
+        f.finish(quoting).map_err(CartRefusal::Invalid)
     }
 }
 
@@ -549,5 +685,86 @@ impl RefundBody {
             }
         };
         f.finish(amount.zip(reason))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn placing_body() -> Value {
+        json!({
+            "store_id": "downtown-42",
+            "fulfillment": {"type": "pickup", "pickup_at": null},
+            "lines": [{"item_id": "classic", "quantity": 1, "modifiers": []}],
+            "payment": {"token": "tok_secret_4242"}
+        })
+    }
+
+    #[test]
+    fn a_placing_never_prints_its_payment_token() {
+        let body: PlaceOrderBody = serde_json::from_value(placing_body()).unwrap();
+        assert!(!format!("{body:?}").contains("tok_secret"), "{body:?}");
+        let placing = body.parse().unwrap();
+        assert!(
+            !format!("{placing:?}").contains("tok_secret"),
+            "{placing:?}"
+        );
+        assert_eq!(placing.token.expose(), "tok_secret_4242");
+    }
+
+    #[test]
+    fn a_body_that_sends_an_order_id_is_refused_even_a_null_one() {
+        for sent in [json!("0193a0c4-7b1e-7cc0-8f8e-000000000001"), Value::Null] {
+            let mut body = placing_body();
+            body["order_id"] = sent.clone();
+            let placing: PlaceOrderBody = serde_json::from_value(body.clone()).unwrap();
+            assert!(matches!(placing.parse(), Err(CartRefusal::OrderIdSent)));
+            body.as_object_mut().unwrap().remove("payment");
+            let quoting: QuoteBody = serde_json::from_value(body).unwrap();
+            assert!(matches!(quoting.parse(), Err(CartRefusal::OrderIdSent)));
+        }
+    }
+
+    #[test]
+    fn a_quote_takes_the_cart_without_payment_and_refuses_one() {
+        let mut body = placing_body();
+        assert!(serde_json::from_value::<QuoteBody>(body.clone()).is_err());
+        body.as_object_mut().unwrap().remove("payment");
+        let quoting = serde_json::from_value::<QuoteBody>(body)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(quoting.store_id.as_str(), "downtown-42");
+        assert_eq!(quoting.cart.lines.len(), 1);
+    }
+
+    #[test]
+    fn store_limits_default_and_are_parsed_in_minor_units() {
+        let mut store = json!({
+            "name": "Downtown 42",
+            "timezone": "America/New_York",
+            "currency": "USD",
+            "tax_rate_bps": 875,
+            "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": 20, "max_days_ahead": 7}
+        });
+        let usd = Currency::parse("USD").unwrap();
+        let profile = serde_json::from_value::<StoreBody>(store.clone())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(profile.limits, OrderLimits::defaults(usd));
+        store["limits"] = json!({"max_tip": {"amount": 900, "currency": "USD"}});
+        let profile = serde_json::from_value::<StoreBody>(store)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(profile.limits.max_tip, Money::new(900, usd));
+        assert_eq!(
+            profile.limits.max_order_total,
+            OrderLimits::defaults(usd).max_order_total
+        );
     }
 }

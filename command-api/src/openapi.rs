@@ -39,6 +39,8 @@ pub struct ApiDoc;
 #[allow(dead_code)] // Never built: the handlers read the header themselves.
 pub(crate) struct IdempotencyKey {
     /// 1-255 characters; a retry with the same key and body gets the first answer.
+    /// A key is the caller's own (scoped to the token's role and subject, and
+    /// for a POS token to the store): another caller's key is another key.
     #[param(rename = "Idempotency-Key")]
     key: Option<String>,
 }
@@ -135,5 +137,16 @@ mod tests {
             doc["components"]["securitySchemes"]["bearer"]["scheme"],
             "bearer"
         );
+        // The server assigns order ids; a quote takes no payment.
+        let place = &schemas["PlaceOrderBody"]["properties"];
+        assert!(place["order_id"].is_null() && place["payment"].is_object());
+        let quote = &schemas["QuoteBody"]["properties"];
+        assert!(quote["order_id"].is_null() && quote["payment"].is_null());
+        assert_eq!(
+            doc["paths"]["/v1/orders/quote"]["post"]["requestBody"]["content"]["application/json"]
+                ["schema"]["$ref"],
+            "#/components/schemas/QuoteBody"
+        );
+        assert!(schemas["StoreBody"]["properties"]["limits"].is_object());
     }
 }

@@ -21,8 +21,8 @@ use platform::{
 use uuid::Uuid;
 
 use crate::dto::{
-    AcceptBody, AvailabilityBody, EmptyBody, MenuBody, OrderView, PlaceOrderBody, QuoteView,
-    ReasonBody, RefundBody, StatusBody, StoreBody, StoreView, parse_reason,
+    AcceptBody, AvailabilityBody, CartRefusal, EmptyBody, MenuBody, OrderView, PlaceOrderBody,
+    QuoteBody, QuoteView, ReasonBody, RefundBody, StatusBody, StoreBody, StoreView, parse_reason,
 };
 use crate::openapi::{CommandProblems, Conflict, IdempotencyKey, IfMatch};
 use crate::payments::{Gateway, within};
@@ -118,8 +118,46 @@ fn order_not_found() -> Problem {
     )
 }
 
-/// The request's `Idempotency-Key` with the fingerprint of its body.
-fn idempotency(headers: &HeaderMap, fingerprint: &str) -> Result<Option<Idempotency>, Problem> {
+/// A placing or quoting body that cannot be taken.
+fn refused_cart(refusal: CartRefusal) -> Problem {
+    match refusal {
+        CartRefusal::OrderIdSent => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "order_id_not_accepted",
+            "the server assigns order ids: send the body without `order_id`; to retry a \
+             placement safely, send it again with the same Idempotency-Key",
+        ),
+        CartRefusal::Invalid(errors) => invalid(errors),
+    }
+}
+
+/// Whose keys a key is among: the caller's role and subject, and for a POS
+/// also the store. Another caller's key is another key, so no caller can
+/// read or pre-empt another's request. `/` and `:` (and `%`) in the subject
+/// are percent-encoded, so the first `/` of a scoped key ends its scope.
+fn key_scope(caller: &Caller, store_id: &StoreId) -> String {
+    let sub = caller
+        .sub()
+        .replace('%', "%25")
+        .replace('/', "%2F")
+        .replace(':', "%3A");
+    match caller.role() {
+        Role::Customer => format!("customer:{sub}"),
+        Role::Staff => format!("staff:{sub}"),
+        Role::Admin => format!("admin:{sub}"),
+        Role::Pos => format!("pos:{sub}:{store_id}"),
+    }
+}
+
+/// The request's `Idempotency-Key`, scoped to its caller
+/// (`<scope>/<client key>`, see [`key_scope`]), with the fingerprint of its
+/// body.
+fn idempotency(
+    caller: &Caller,
+    store_id: &StoreId,
+    headers: &HeaderMap,
+    fingerprint: &str,
+) -> Result<Option<Idempotency>, Problem> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -129,7 +167,7 @@ fn idempotency(headers: &HeaderMap, fingerprint: &str) -> Result<Option<Idempote
         .filter(|k| !k.is_empty() && k.len() <= 255)
         .ok_or_else(|| field_error("Idempotency-Key", "must be 1-255 visible ASCII characters"))?;
     Ok(Some(Idempotency {
-        key: key.to_owned(),
+        key: format!("{}/{key}", key_scope(caller, store_id)),
         fingerprint: fingerprint.to_owned(),
     }))
 }
@@ -206,7 +244,7 @@ impl Decision<'_> {
             store_id: self.store_id.clone(),
             actor: actor(self.caller)?,
             now: Utc::now(),
-            idempotency: idempotency(self.headers, self.fingerprint)?,
+            idempotency: idempotency(self.caller, &self.store_id, self.headers, self.fingerprint)?,
             action: self.action,
         };
         let work = Work::Decide {
@@ -389,35 +427,36 @@ fn order_answer(
     Ok((response, committed))
 }
 
+/// Prices a cart as placing it would; no payment, nothing written.
 #[utoipa::path(
     post,
     path = "/v1/orders/quote",
-    request_body = PlaceOrderBody,
-    responses((status = 200, description = "What the cart costs and when it could be picked up (customer)", body = QuoteView), platform::Refusals, CommandProblems),
+    request_body = QuoteBody,
+    responses((status = 200, description = "What the cart costs and when it could be picked up (customer)", body = QuoteView), platform::Refusals, CommandProblems, (status = 422, description = "A rule the cart breaks, with its `code`: `validation_failed` (with the invalid fields), `order_id_not_accepted` (the body has an `order_id`: the server assigns order ids), `tip_too_large` (above the larger of the subtotal and the store's `max_tip`), `order_total_too_large` (above the store's `max_order_total`), `item_unavailable`, `store_closed`, `slot_full` and the other rules of placing", body = ProblemBody, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
 pub(crate) async fn quote_order(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    request: JsonRequest<PlaceOrderBody>,
+    request: JsonRequest<QuoteBody>,
 ) -> Result<Response, Problem> {
     caller.require(&[Role::Customer])?;
-    let placing = request.body.parse().map_err(invalid)?;
+    let quoting = request.body.parse().map_err(refused_cart)?;
     let work = Work::Quote {
-        store_id: placing.store_id.clone(),
-        cart: placing.cart,
+        store_id: quoting.store_id.clone(),
+        cart: quoting.cart,
         now: Utc::now(),
         idempotency: None,
     };
     match state
         .writers
-        .submit(&placing.store_id, work, command_meta(&headers))
+        .submit(&quoting.store_id, work, command_meta(&headers))
         .await?
     {
         Outcome::Quote { quote, timezone } => Ok((
             StatusCode::OK,
-            axum::Json(QuoteView::new(&placing.store_id, &quote, timezone)),
+            axum::Json(QuoteView::new(&quoting.store_id, &quote, timezone)),
         )
             .into_response()),
         Outcome::Store { .. } | Outcome::Order { .. } => Err(Problem::internal()),
@@ -426,13 +465,15 @@ pub(crate) async fn quote_order(
 
 /// Prices the cart, authorises the payment outside the partition's critical
 /// section, then places the order with the authorisation. If the order is not
-/// appended, the authorisation is voided.
+/// appended, the authorisation is voided. The order's id is the server's (a
+/// UUID v7, unique across stores); a retry with the same `Idempotency-Key` and
+/// body gets the first order back.
 #[utoipa::path(
     post,
     path = "/v1/orders",
     request_body = PlaceOrderBody,
     params(IdempotencyKey),
-    responses((status = 201, description = "The order, placed and paid (customer)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), (status = 402, description = "`payment_declined` or `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json"), platform::Refusals, CommandProblems, Conflict),
+    responses((status = 201, description = "The order, placed and paid, with the id the server assigned (customer)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"), ("Location" = String, description = "`/v1/orders/{order_id}`"))), (status = 402, description = "`payment_declined` or `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json"), platform::Refusals, CommandProblems, (status = 422, description = "A rule the order breaks, with its `code`: `validation_failed` (with the invalid fields), `order_id_not_accepted` (the body has an `order_id`: the server assigns order ids; send the body without it, and retry a placement with the same Idempotency-Key), `idempotency_key_reused` (this caller sent the key with another body), `tip_too_large` (above the larger of the subtotal and the store's `max_tip`), `order_total_too_large` (above the store's `max_order_total`), `invalid_payment_token`, `item_unavailable`, `store_closed`, `slot_full` and the other rules of placing", body = ProblemBody, content_type = "application/problem+json"), Conflict),
     security(("bearer" = []))
 )]
 pub(crate) async fn place_order(
@@ -442,10 +483,10 @@ pub(crate) async fn place_order(
     request: JsonRequest<PlaceOrderBody>,
 ) -> Result<Response, Problem> {
     caller.require(&[Role::Customer])?;
-    let placing = request.body.parse().map_err(invalid)?;
-    let idempotency = idempotency(&headers, &request.fingerprint)?;
-    let meta = command_meta(&headers);
+    let placing = request.body.parse().map_err(refused_cart)?;
     let store_id = placing.store_id.clone();
+    let idempotency = idempotency(&caller, &store_id, &headers, &request.fingerprint)?;
+    let meta = command_meta(&headers);
     let now = Utc::now();
     // Price from the store's published catalog, without a trip through the
     // writer's queue; the writer's own quote answers a known key (the first
@@ -481,7 +522,9 @@ pub(crate) async fn place_order(
     let payment_id = PaymentId(Uuid::now_v7());
     let authorized = within(
         state.gateway_timeout,
-        state.gateway.authorize(payment_id, &placing.token, total),
+        state
+            .gateway
+            .authorize(payment_id, placing.token.expose(), total),
     )
     .await?;
     let payment = Authorization {
@@ -495,7 +538,7 @@ pub(crate) async fn place_order(
         now,
         idempotency,
         action: Action::PlaceOrder {
-            order_id: placing.order_id,
+            order_id: OrderId(Uuid::now_v7()),
             cart: placing.cart,
             payment,
         },

@@ -89,6 +89,13 @@ pub enum OrderError {
     InvalidTip,
     #[error("{0}")]
     AmountOutOfRange(MoneyError),
+    /// The cap is the larger of the subtotal and the store's `max_tip`.
+    #[error(
+        "the tip may be at most {cap} (minor units): the larger of the subtotal and the store's max_tip"
+    )]
+    TipTooLarge { cap: Money },
+    #[error("the order's total may be at most {cap} (minor units), the store's max_order_total")]
+    OrderTotalTooLarge { cap: Money },
     #[error("the payment authorised {authorized:?}, but the order costs {total:?}")]
     PaymentMismatch { authorized: Money, total: Money },
     #[error("an order that is {} cannot be {action}", from.as_str())]
@@ -133,6 +140,8 @@ impl OrderError {
             OrderError::CurrencyMismatch { .. } => "currency_mismatch",
             OrderError::InvalidTip => "invalid_tip",
             OrderError::AmountOutOfRange(_) => "amount_out_of_range",
+            OrderError::TipTooLarge { .. } => "tip_too_large",
+            OrderError::OrderTotalTooLarge { .. } => "order_total_too_large",
             OrderError::PaymentMismatch { .. } => "payment_amount_mismatch",
             OrderError::InvalidTransition { .. } => "invalid_transition",
             OrderError::CustomerCannotCancel => "cancel_not_allowed",

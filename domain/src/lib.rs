@@ -35,7 +35,7 @@ pub use money::{Currency, Money, MoneyError};
 pub use order::{Order, OrderStatus, Payment, PaymentStatus};
 pub use pricing::{MAX_LINES, MAX_QUANTITY};
 pub use profile::{
-    MAX_BUSY_MINUTES, MAX_DAYS_AHEAD, MAX_LEAD_MINUTES, MAX_SLOT_MINUTES, PickupSettings,
-    StoreProfile, StoreStatus,
+    DEFAULT_MAX_ORDER_TOTAL, DEFAULT_MAX_TIP, MAX_BUSY_MINUTES, MAX_DAYS_AHEAD, MAX_LEAD_MINUTES,
+    MAX_LIMIT, MAX_SLOT_MINUTES, OrderLimits, PickupSettings, StoreProfile, StoreStatus,
 };
 pub use store::{Quote, Seen, Store};

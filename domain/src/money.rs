@@ -44,6 +44,13 @@ pub struct Money {
     pub currency: Currency,
 }
 
+/// `1299 USD`: the amount in minor units and the currency.
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
 impl Money {
     pub fn new(amount: i64, currency: Currency) -> Self {
         Self { amount, currency }

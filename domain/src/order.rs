@@ -78,7 +78,7 @@ impl Payment {
     /// What a refund may still return.
     pub fn refundable(&self) -> Money {
         Money::new(
-            self.captured.amount - self.refunded.amount,
+            self.captured.amount.saturating_sub(self.refunded.amount),
             self.captured.currency,
         )
     }

@@ -2,13 +2,15 @@
 //!
 //! line = (item price + option deltas) x quantity; tax on the subtotal at the
 //! store's rate, rounded half away from zero once per order; the tip is not
-//! taxed; total = subtotal + tax + tip.
+//! taxed; total = subtotal + tax + tip. The tip is capped at the larger of
+//! the subtotal and the store's `max_tip`, the total at its `max_order_total`;
+//! every sum is checked.
 
 use std::collections::BTreeSet;
 
 use crate::{
-    CartLine, CatalogId, Currency, Menu, Money, MoneyError, OrderError, PricedLine, PricedModifier,
-    Totals,
+    CartLine, CatalogId, Currency, Menu, Money, MoneyError, OrderError, OrderLimits, PricedLine,
+    PricedModifier, Totals,
 };
 
 /// The most lines one order may have.
@@ -24,6 +26,7 @@ pub struct PriceList<'a> {
     pub unavailable: &'a BTreeSet<CatalogId>,
     pub currency: Currency,
     pub tax_rate_bps: u32,
+    pub limits: OrderLimits,
 }
 
 fn out_of_range(e: MoneyError) -> OrderError {
@@ -62,13 +65,25 @@ pub fn price(
     if tip.amount < 0 {
         return Err(OrderError::InvalidTip);
     }
+    let tip_cap = Money::new(
+        subtotal.amount.max(list.limits.max_tip.amount),
+        list.currency,
+    );
+    if tip.amount > tip_cap.amount {
+        return Err(OrderError::TipTooLarge { cap: tip_cap });
+    }
     let tax = subtotal
         .basis_points(list.tax_rate_bps)
         .map_err(out_of_range)?;
+    let total_cap = list.limits.max_order_total;
+    // A sum past `i64` is past any cap a store may set.
     let total = subtotal
         .checked_add(tax)
         .and_then(|t| t.checked_add(tip))
-        .map_err(out_of_range)?;
+        .map_err(|_| OrderError::OrderTotalTooLarge { cap: total_cap })?;
+    if total.amount > total_cap.amount {
+        return Err(OrderError::OrderTotalTooLarge { cap: total_cap });
+    }
     Ok((
         priced,
         Totals {

@@ -2,7 +2,7 @@
 
 use chrono_tz::Tz;
 
-use crate::{Currency, WeeklyHours};
+use crate::{Currency, Money, WeeklyHours};
 
 /// How pickup times are offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,56 @@ pub struct StoreProfile {
     pub tax_rate_bps: u32,
     pub hours: WeeklyHours,
     pub pickup: PickupSettings,
+    pub limits: OrderLimits,
+}
+
+/// What one order may cost at a store, so that no order a customer can place
+/// carries amounts the books (and the read models' sums) cannot hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderLimits {
+    /// The most an order's total (subtotal + tax + tip) may be.
+    pub max_order_total: Money,
+    /// The tip may be the larger of the subtotal (100 %) and this amount.
+    pub max_tip: Money,
+}
+
+/// The default cap on an order's total, in minor units: 1,000.00 of a
+/// currency with two decimals.
+pub const DEFAULT_MAX_ORDER_TOTAL: i64 = 100_000;
+/// The default store amount of the tip cap, in minor units: 50.00 of a
+/// currency with two decimals.
+pub const DEFAULT_MAX_TIP: i64 = 5_000;
+/// The highest cap a store may set, in minor units: sums of a hundred million
+/// such orders still fit in an `i64`.
+pub const MAX_LIMIT: i64 = 10_000_000_000;
+
+impl OrderLimits {
+    /// The limits of a store that sets none (and of stores configured before
+    /// limits existed).
+    pub fn defaults(currency: Currency) -> Self {
+        OrderLimits {
+            max_order_total: Money::new(DEFAULT_MAX_ORDER_TOTAL, currency),
+            max_tip: Money::new(DEFAULT_MAX_TIP, currency),
+        }
+    }
+
+    fn validate(&self, currency: Currency) -> Result<(), String> {
+        for (name, limit) in [
+            ("max_order_total", self.max_order_total),
+            ("max_tip", self.max_tip),
+        ] {
+            if limit.currency != currency {
+                return Err(format!(
+                    "limits.{name} is in {}, the store in {currency}",
+                    limit.currency
+                ));
+            }
+            if limit.amount <= 0 || limit.amount > MAX_LIMIT {
+                return Err(format!("limits.{name} must be 1-{MAX_LIMIT} minor units"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether the store takes orders, as its staff set it.
@@ -82,6 +132,6 @@ impl StoreProfile {
         if p.max_days_ahead > MAX_DAYS_AHEAD {
             return Err(format!("pickup.max_days_ahead must be 0-{MAX_DAYS_AHEAD}"));
         }
-        Ok(())
+        self.limits.validate(self.currency)
     }
 }

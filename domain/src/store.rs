@@ -228,6 +228,7 @@ impl Store {
             unavailable: &self.unavailable,
             currency: profile.currency,
             tax_rate_bps: profile.tax_rate_bps,
+            limits: profile.limits,
         };
         let (lines, totals) = price(list, &cart.lines, cart.tip)?;
         let pickup = profile.pickup;
@@ -494,7 +495,8 @@ impl Store {
 
     fn apply_order(&mut self, order_id: OrderId, event: &OrderEvent) {
         if let OrderEvent::Placed(placed) = event {
-            *self.slots.entry(placed.slot).or_insert(0) += 1;
+            let load = self.slots.entry(placed.slot).or_insert(0);
+            *load = load.saturating_add(1);
             self.orders.insert(
                 order_id,
                 Order {
@@ -560,7 +562,12 @@ impl Store {
             }
             OrderEvent::PaymentRefunded { amount, .. } => {
                 if let Some(p) = &mut order.payment {
-                    p.refunded = Money::new(p.refunded.amount + amount.amount, p.refunded.currency);
+                    // Saturating: the fold is total over any log, even one
+                    // whose amounts the domain would never have decided.
+                    p.refunded = Money::new(
+                        p.refunded.amount.saturating_add(amount.amount),
+                        p.refunded.currency,
+                    );
                     p.status = if p.refunded.amount >= p.captured.amount {
                         PaymentStatus::Refunded
                     } else {

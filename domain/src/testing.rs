@@ -8,8 +8,8 @@ use uuid::Uuid;
 use crate::{
     Action, Actor, Authorization, Cart, CartLine, CatalogId, Category, Change, Command, Currency,
     CustomerId, DomainError, Event, Menu, MenuItem, ModifierGroup, ModifierOption, Money,
-    OpeningHours, OrderEvent, OrderId, PaymentId, PickupSettings, Store, StoreEvent, StoreId,
-    StoreProfile, WeeklyHours,
+    OpeningHours, OrderEvent, OrderId, OrderLimits, PaymentId, PickupSettings, Store, StoreEvent,
+    StoreId, StoreProfile, WeeklyHours,
 };
 
 pub struct Given {
@@ -135,6 +135,7 @@ pub fn profile() -> StoreProfile {
             max_orders_per_slot: 2,
             max_days_ahead: 7,
         },
+        limits: OrderLimits::defaults(Currency::parse("USD").unwrap()),
     }
 }
 

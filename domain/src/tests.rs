@@ -36,6 +36,40 @@ mod store_commands {
     }
 
     #[test]
+    fn refuses_limits_that_are_not_positive_bounded_and_in_the_store_currency() {
+        let with_limits = |max_order_total: Money, max_tip: Money| {
+            let mut p = profile();
+            p.limits = OrderLimits {
+                max_order_total,
+                max_tip,
+            };
+            admin(Action::ConfigureStore(p))
+        };
+        given([])
+            .when(with_limits(usd(0), usd(100)))
+            .then_err(StoreError::InvalidProfile(format!(
+                "limits.max_order_total must be 1-{MAX_LIMIT} minor units"
+            )));
+        given([])
+            .when(with_limits(usd(100), usd(MAX_LIMIT + 1)))
+            .then_err(StoreError::InvalidProfile(format!(
+                "limits.max_tip must be 1-{MAX_LIMIT} minor units"
+            )));
+        let euros = Money::new(100, Currency::parse("EUR").unwrap());
+        given([])
+            .when(with_limits(euros, usd(100)))
+            .then_err(StoreError::InvalidProfile(
+                "limits.max_order_total is in EUR, the store in USD".into(),
+            ));
+        assert!(
+            given([])
+                .store()
+                .decide(&with_limits(usd(MAX_LIMIT), usd(1)))
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn publishes_each_menu_as_a_new_version() {
         let configured = vec![store_event(StoreEvent::Configured(profile()))];
         let store = given(configured)
@@ -532,6 +566,128 @@ mod placing {
         refuses(open_store(), with_cart(negative, 0), OrderError::InvalidTip);
     }
 
+    fn tipped(lines: Vec<CartLine>, tip: i64) -> Cart {
+        Cart {
+            tip: Some(usd(tip)),
+            ..cart(lines)
+        }
+    }
+
+    /// A store configured with these limits, and the default menu.
+    fn limited_store(max_order_total: i64, max_tip: i64) -> Vec<Event> {
+        let mut limited = profile();
+        limited.limits = OrderLimits {
+            max_order_total: usd(max_order_total),
+            max_tip: usd(max_tip),
+        };
+        let mut history = open_store();
+        history.push(store_event(StoreEvent::Configured(limited)));
+        history
+    }
+
+    #[test]
+    fn accepts_a_tip_at_the_default_cap_and_refuses_one_above() {
+        // Fries: 349 + 31 tax. The cap is the larger of 349 and 5000.
+        let at_cap = tipped(vec![line("fries", 1, &[])], DEFAULT_MAX_TIP);
+        assert!(
+            given(open_store())
+                .store()
+                .decide(&with_cart(at_cap, 380 + DEFAULT_MAX_TIP))
+                .is_ok()
+        );
+        let above = tipped(vec![line("fries", 1, &[])], DEFAULT_MAX_TIP + 1);
+        refuses(
+            open_store(),
+            with_cart(above, 380 + DEFAULT_MAX_TIP + 1),
+            OrderError::TipTooLarge {
+                cap: usd(DEFAULT_MAX_TIP),
+            },
+        );
+    }
+
+    #[test]
+    fn a_tip_may_be_as_large_as_the_subtotal_above_the_store_amount() {
+        // 10 classic burgers: subtotal 8990, over the store's 5000.
+        let lines = || vec![line("classic", 10, &[])];
+        let tax = 787; // 8990 x 8.75 % = 786.625 -> 787.
+        assert!(
+            given(open_store())
+                .store()
+                .decide(&with_cart(tipped(lines(), 8990), 8990 + tax + 8990))
+                .is_ok()
+        );
+        refuses(
+            open_store(),
+            with_cart(tipped(lines(), 8991), 8990 + tax + 8991),
+            OrderError::TipTooLarge { cap: usd(8990) },
+        );
+    }
+
+    #[test]
+    fn refuses_a_huge_tip_without_overflowing() {
+        let huge = tipped(vec![line("fries", 1, &[])], 1 << 62);
+        refuses(
+            open_store(),
+            with_cart(huge, 0),
+            OrderError::TipTooLarge {
+                cap: usd(DEFAULT_MAX_TIP),
+            },
+        );
+    }
+
+    #[test]
+    fn refuses_an_order_whose_total_is_above_the_default_cap() {
+        // 99 x 899 = 89001 + 7788 tax = 96789; with a 3211 tip, 100000 exactly.
+        let at_cap = tipped(vec![line("classic", 99, &[])], 3211);
+        assert!(
+            given(open_store())
+                .store()
+                .decide(&with_cart(at_cap, DEFAULT_MAX_ORDER_TOTAL))
+                .is_ok()
+        );
+        let above = tipped(vec![line("classic", 99, &[])], 3212);
+        refuses(
+            open_store(),
+            with_cart(above, DEFAULT_MAX_ORDER_TOTAL + 1),
+            OrderError::OrderTotalTooLarge {
+                cap: usd(DEFAULT_MAX_ORDER_TOTAL),
+            },
+        );
+    }
+
+    #[test]
+    fn honours_the_caps_a_store_configures() {
+        // A classic burger is 899 + 79 tax = 978.
+        let history = limited_store(1000, 10);
+        let burger = |tip| tipped(vec![line("classic", 1, &[])], tip);
+        assert!(
+            given(history.clone())
+                .store()
+                .decide(&with_cart(burger(22), 1000))
+                .is_ok()
+        );
+        refuses(
+            history.clone(),
+            with_cart(burger(23), 1001),
+            OrderError::OrderTotalTooLarge { cap: usd(1000) },
+        );
+        // The tip cap is the larger of the subtotal (899) and the store's 10.
+        let cheap = limited_store(1_000_000, 10);
+        refuses(
+            cheap,
+            with_cart(burger(900), 978 + 900),
+            OrderError::TipTooLarge { cap: usd(899) },
+        );
+        // A store may raise its caps above the defaults.
+        let generous = limited_store(1_000_000, 20_000);
+        assert!(
+            given(generous)
+                .store()
+                .decide(&with_cart(burger(20_000), 978 + 20_000))
+                .is_ok()
+        );
+    }
+
     #[test]
     fn refuses_amounts_beyond_what_money_can_hold() {
         let mut huge = menu();
@@ -829,6 +985,29 @@ mod lifecycle {
     }
 
     #[test]
+    fn folds_refunds_beyond_what_money_can_hold_without_overflowing() {
+        // No decision makes such a log, but the fold must take any log.
+        let mut history = with_order(&[accept(), ready(), complete()]);
+        for n in 0..2 {
+            history.push(order_event(
+                on(1),
+                OrderEvent::PaymentRefunded {
+                    payment_id: payment(),
+                    refund_id: RefundId(uuid::Uuid::from_u128(20 + n)),
+                    amount: usd(i64::MAX),
+                    reason: "corrupt".into(),
+                    at: now(),
+                },
+            ));
+        }
+        let store = given(history).store().clone();
+        let payment_state = store.orders[&on(1)].payment.clone().unwrap();
+        assert_eq!(payment_state.refunded, usd(i64::MAX));
+        assert_eq!(payment_state.status, PaymentStatus::Refunded);
+        assert_eq!(payment_state.refundable(), usd(978 - i64::MAX));
+    }
+
+    #[test]
     fn refunds_part_then_the_rest_of_what_was_captured() {
         let store = given(with_order(&[accept(), ready(), complete()]))
             .when(staff(refund(300)))
@@ -1094,6 +1273,34 @@ mod properties {
 
     proptest! {
         #[test]
+        fn no_quote_passes_the_stores_caps(
+            menu in arb_menu(),
+            picks in proptest::collection::vec((0usize..10, 1u32..=99, 0u32..3), 1..20),
+            tip in 0i64..i64::MAX,
+            max_order_total in 1i64..=MAX_LIMIT,
+            max_tip in 1i64..=MAX_LIMIT,
+        ) {
+            let mut p = profile();
+            p.hours = WeeklyHours::new(vec![OpeningHours { day: chrono::Weekday::Tue, open: time("00:00"), close: time("00:00") }]).unwrap();
+            p.limits = OrderLimits { max_order_total: usd(max_order_total), max_tip: usd(max_tip) };
+            let store = given(vec![
+                store_event(StoreEvent::Configured(p)),
+                store_event(StoreEvent::MenuPublished { menu_version: 1, menu: menu.clone() }),
+            ]);
+            match store.store().quote(&cart_for(&menu, &picks, tip), now()) {
+                Ok(quote) => {
+                    let t = quote.totals;
+                    prop_assert!(t.total.amount <= max_order_total);
+                    prop_assert!(t.tip.amount <= t.subtotal.amount.max(max_tip));
+                }
+                Err(e) => prop_assert!(
+                    matches!(e, OrderError::TipTooLarge { .. } | OrderError::OrderTotalTooLarge { .. } | OrderError::AmountOutOfRange(_)),
+                    "{e:?}"
+                ),
+            }
+        }
+
+        #[test]
         fn totals_are_never_negative_and_add_up(
             menu in arb_menu(),
             picks in proptest::collection::vec((0usize..10, 1u32..=99, 0u32..3), 1..20),
@@ -1103,6 +1310,8 @@ mod properties {
             let mut p = profile();
             p.tax_rate_bps = tax;
             p.hours = WeeklyHours::new(vec![OpeningHours { day: chrono::Weekday::Tue, open: time("00:00"), close: time("00:00") }]).unwrap();
+            // The highest caps: this property is about the arithmetic.
+            p.limits = OrderLimits { max_order_total: usd(MAX_LIMIT), max_tip: usd(MAX_LIMIT) };
             let store = given(vec![
                 store_event(StoreEvent::Configured(p)),
                 store_event(StoreEvent::MenuPublished { menu_version: 1, menu: menu.clone() }),

@@ -38,10 +38,16 @@ const fn current(
 
 /// All of them, in the order EVENTS.md lists them.
 pub const EVENT_TYPES: &[EventType] = &[
+    EventType {
+        name: "qsr.store.configured.v1",
+        description: "An admin created a store or changed its profile (version without order limits). No longer written; read as qsr.store.configured.v2 with the default limits (max_order_total 100000, max_tip 5000 minor units of the store's currency).",
+        current: false,
+        schema: schema_of::<StoreConfiguredV1>,
+    },
     current(
-        "qsr.store.configured.v1",
-        "An admin created a store or changed its profile: name, time zone, currency, tax rate, weekly hours and pickup settings.",
-        schema_of::<StoreConfiguredV1>,
+        "qsr.store.configured.v2",
+        "An admin created a store or changed its profile: name, time zone, currency, tax rate, weekly hours, pickup settings and order limits (the most an order's total may be; the tip may be the larger of the subtotal and max_tip).",
+        schema_of::<StoreConfiguredV2>,
     ),
     current(
         "qsr.store.menu_published.v1",

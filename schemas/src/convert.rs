@@ -45,7 +45,7 @@ fn data_of(store: &str, change: &Change) -> EventData {
     let store_id = store.to_owned();
     match change {
         Change::Store(StoreEvent::Configured(profile)) => {
-            EventData::StoreConfigured(StoreConfiguredV1::from_domain(store, profile))
+            EventData::StoreConfigured(StoreConfiguredV2::from_domain(store, profile))
         }
         Change::Store(StoreEvent::MenuPublished { menu_version, menu }) => {
             EventData::MenuPublished(MenuPublishedV1::from_domain(store, *menu_version, menu))

@@ -47,7 +47,7 @@ pub struct EventMeta {
 /// The payload of each event type, at its current version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventData {
-    StoreConfigured(StoreConfiguredV1),
+    StoreConfigured(StoreConfiguredV2),
     MenuPublished(MenuPublishedV1),
     AvailabilityChanged(AvailabilityChangedV1),
     StatusChanged(StatusChangedV1),
@@ -68,7 +68,7 @@ impl EventData {
     /// The CloudEvents `type`, versioned.
     pub fn event_type(&self) -> &'static str {
         match self {
-            EventData::StoreConfigured(_) => "qsr.store.configured.v1",
+            EventData::StoreConfigured(_) => "qsr.store.configured.v2",
             EventData::MenuPublished(_) => "qsr.store.menu_published.v1",
             EventData::AvailabilityChanged(_) => "qsr.store.availability_changed.v1",
             EventData::StatusChanged(_) => "qsr.store.status_changed.v1",
@@ -147,7 +147,9 @@ pub(crate) struct Wire {
     pub correlationid: String,
     /// The id of the command that caused the event.
     pub causationid: String,
-    /// The `Idempotency-Key` of the request, if it had one.
+    /// The `Idempotency-Key` of the request, if it had one, scoped to its
+    /// caller: `<role>:<sub>/<key>`, `pos:<sub>:<store>/<key>` for a POS
+    /// (records written before keys were scoped hold the bare key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotencykey: Option<String>,
     /// A fingerprint of that request, to tell a retry from another request.
@@ -215,7 +217,10 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         })
     }
     let payload = match wire.event_type.as_str() {
-        "qsr.store.configured.v1" => EventData::StoreConfigured(data(&wire)?),
+        "qsr.store.configured.v1" => {
+            EventData::StoreConfigured(StoreConfiguredV2::from_v1(data(&wire)?))
+        }
+        "qsr.store.configured.v2" => EventData::StoreConfigured(data(&wire)?),
         "qsr.store.menu_published.v1" => EventData::MenuPublished(data(&wire)?),
         "qsr.store.availability_changed.v1" => EventData::AvailabilityChanged(data(&wire)?),
         "qsr.store.status_changed.v1" => EventData::StatusChanged(data(&wire)?),

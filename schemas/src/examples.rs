@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use domain::{
     Action, Actor, Authorization, Cart, CartLine, CatalogId, Category, Change, Command, Currency,
     CustomerId, DomainError, Idempotency, Menu, MenuItem, ModifierGroup, ModifierOption, Money,
-    OpeningHours, OrderId, PaymentId, PickupSettings, RefundId, Store, StoreId, StoreProfile,
-    WeeklyHours,
+    OpeningHours, OrderId, OrderLimits, PaymentId, PickupSettings, RefundId, Store, StoreId,
+    StoreProfile, WeeklyHours,
 };
 use uuid::Uuid;
 
@@ -17,6 +17,10 @@ use crate::{Event, Provenance, to_wire};
 
 /// A `qsr.order.placed.v1` record as the walking skeleton wrote it.
 pub const LEGACY_ORDER_PLACED_V1: &str = r#"{"specversion":"1.0","id":"01a20bc1-357f-76ed-a5f7-e95420840a17","source":"/command-api","type":"qsr.order.placed.v1","subject":"01a20bc1-357f-76ed-a5f7-e952b83a54d1","time":"2026-11-24T04:12:21.247785415Z","datacontenttype":"application/json","storeid":"demo-downtown","aggversion":1,"correlationid":"01a20bc1-357f-76ed-a5f7-e952b83a54d0","causationid":"01a20bc1-357f-76ed-a5f7-e952b83a54d0","data":{"order_id":"01a20bc1-357f-76ed-a5f7-e952b83a54d1","store_id":"demo-downtown","lines":[{"item_id":"fries","name":"Fries","quantity":1,"modifiers":[],"unit_price":{"amount":349,"currency":"USD"},"total":{"amount":349,"currency":"USD"}}],"totals":{"subtotal":{"amount":349,"currency":"USD"},"tax":{"amount":31,"currency":"USD"},"tip":{"amount":0,"currency":"USD"},"total":{"amount":380,"currency":"USD"}},"pickup_at":"2026-11-24T04:30:00Z","asap":true,"placed_at":"2026-11-24T04:12:21.247Z"}}"#;
+
+/// A `qsr.store.configured.v1` record as the code wrote it before stores had
+/// order limits.
+pub const LEGACY_STORE_CONFIGURED_V1: &str = r#"{"aggversion":1,"causationid":"0193a0c4-7b1e-7cc0-8f8e-000000000004","correlationid":"corr-0193a0c4-7b1e-7cc0-8f8e-000000000004","data":{"currency":"USD","hours":[{"close":"22:00","day":"mon","open":"10:00"},{"close":"22:00","day":"tue","open":"10:00"},{"close":"22:00","day":"wed","open":"10:00"},{"close":"22:00","day":"thu","open":"10:00"},{"close":"02:00","day":"fri","open":"10:00"},{"close":"22:00","day":"sat","open":"10:00"},{"close":"22:00","day":"sun","open":"10:00"}],"name":"Downtown 42","pickup":{"lead_minutes":10,"max_days_ahead":7,"max_orders_per_slot":20,"slot_minutes":15},"store_id":"downtown-42","tax_rate_bps":875,"timezone":"America/New_York"},"datacontenttype":"application/json","dataschema":"urn:qsr:schemas/json/qsr.store.configured.v1.json","id":"0193a0c4-7b1e-7cc0-8f8e-000000000005","source":"/command-api","specversion":"1.0","storeid":"downtown-42","subject":"downtown-42","time":"2026-11-24T16:01:00Z","type":"qsr.store.configured.v1"}"#;
 
 fn cid(s: &str) -> CatalogId {
     CatalogId::parse(s).unwrap_or_else(|_| unreachable!("example ids are slugs"))
@@ -69,6 +73,10 @@ pub fn profile() -> StoreProfile {
             lead_minutes: 10,
             max_orders_per_slot: 20,
             max_days_ahead: 7,
+        },
+        limits: OrderLimits {
+            max_order_total: usd(150_000),
+            max_tip: usd(5_000),
         },
     }
 }
@@ -224,9 +232,10 @@ impl Scribe {
             amount: total,
             reference: format!("pi_{}", order.0.simple()),
         };
+        let key = format!("customer:{customer}/place-{}", order.0.simple());
         self.run(
             Actor::Customer(customer),
-            Some(&format!("place-{}", order.0.simple())),
+            Some(&key),
             Action::PlaceOrder {
                 order_id: order,
                 cart,
@@ -309,7 +318,8 @@ pub fn a_day_at_a_store() -> Vec<Event> {
             amount: usd(300),
             reason: "cola was flat".into(),
         };
-        day.run(Actor::Staff, Some("refund-1"), refund)?;
+        // Keys are scoped to their caller by command-api: role and subject.
+        day.run(Actor::Staff, Some("staff:staff-1/refund-1"), refund)?;
         day.place(customer.clone(), b, vec![line("fries", 1, &[], None)], 0)?;
         let reject = Action::RejectOrder {
             order_id: b,

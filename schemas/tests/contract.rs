@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use schemas::examples::{LEGACY_ORDER_PLACED_V1, a_day_at_a_store};
+use schemas::examples::{LEGACY_ORDER_PLACED_V1, LEGACY_STORE_CONFIGURED_V1, a_day_at_a_store};
 use schemas::{
     DecodeError, ENVELOPE_FILE, EVENT_TYPES, EventData, Provenance, decode, encode,
     envelope_schema, schema_file, to_wire,
@@ -195,6 +195,44 @@ fn a_v1_order_placed_record_is_read_as_v2() {
     assert_eq!(p.customer_id, None);
 }
 
+/// The record of an event type no longer written, as the log holds it.
+fn legacy_example(event_type: &str) -> &'static str {
+    match event_type {
+        "qsr.order.placed.v1" => LEGACY_ORDER_PLACED_V1,
+        "qsr.store.configured.v1" => LEGACY_STORE_CONFIGURED_V1,
+        other => panic!("no example of the legacy event type {other}"),
+    }
+}
+
+#[test]
+fn a_v1_store_configured_record_is_read_as_v2_with_the_default_limits() {
+    let record: Value = serde_json::from_str(LEGACY_STORE_CONFIGURED_V1).unwrap();
+    let v1 = jsonschema::validator_for(&read_json(
+        &root().join("json/qsr.store.configured.v1.json"),
+    ))
+    .unwrap();
+    assert!(v1.is_valid(&record["data"]));
+    let event = decode(LEGACY_STORE_CONFIGURED_V1.as_bytes()).unwrap();
+    assert_eq!(event.data.event_type(), "qsr.store.configured.v2");
+    let domain::Change::Store(domain::StoreEvent::Configured(profile)) =
+        event.to_domain().unwrap().change
+    else {
+        panic!("{event:?}")
+    };
+    assert_eq!(
+        profile.limits,
+        domain::OrderLimits::defaults(domain::Currency::parse("USD").unwrap())
+    );
+    // Written again, it is a v2 record that its schema accepts.
+    let v2 = jsonschema::validator_for(&read_json(
+        &root().join("json/qsr.store.configured.v2.json"),
+    ))
+    .unwrap();
+    let written: Value = serde_json::from_slice(&encode(&event).unwrap()).unwrap();
+    assert_eq!(written["type"], "qsr.store.configured.v2");
+    assert!(v2.is_valid(&written["data"]));
+}
+
 #[test]
 fn bad_records_give_typed_errors() {
     assert!(matches!(decode(b"not json"), Err(DecodeError::Envelope(_))));
@@ -261,7 +299,7 @@ fn events_md_lists_every_event_type_with_a_real_example() {
             let event = day.iter().find(|e| e.data.event_type() == t.name).unwrap();
             serde_json::from_slice(&encode(event).unwrap()).unwrap()
         } else {
-            serde_json::from_str(LEGACY_ORDER_PLACED_V1).unwrap()
+            serde_json::from_str(legacy_example(t.name)).unwrap()
         };
         md.push_str(&format!("```json\n{}```\n", pretty(&example)));
     }

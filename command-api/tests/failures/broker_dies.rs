@@ -80,7 +80,14 @@ async fn orders_in_flight_when_the_broker_dies_are_acknowledged_only_if_committe
         if event["type"] != "qsr.order.placed.v2" {
             continue;
         }
-        let key = event["idempotencykey"].as_str().unwrap().to_owned();
+        // The log keeps the key scoped to its caller: `customer:<sub>/<key>`.
+        let (scope, key) = event["idempotencykey"]
+            .as_str()
+            .unwrap()
+            .split_once('/')
+            .unwrap();
+        assert_eq!(scope, "customer:cust-1");
+        let key = key.to_owned();
         let order_id = event["subject"].as_str().unwrap().to_owned();
         assert!(
             placed.insert(key.clone(), order_id).is_none(),

@@ -8,6 +8,7 @@
 mod commands;
 mod compose;
 mod helpers;
+mod holes;
 mod ownership;
 mod poison;
 mod reads;

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use domain::{
     Action, Actor, Authorization, Cart, CartLine, CatalogId, Category, Change, Command, Currency,
-    CustomerId, Idempotency, Menu, MenuItem, ModifierGroup, ModifierOption, Money, OpeningHours,
-    OrderId, OrderStatus, PaymentId, PickupSettings, RefundId, Store, StoreId, StoreProfile,
-    WeeklyHours,
+    CustomerId, Idempotency, MAX_LIMIT, Menu, MenuItem, ModifierGroup, ModifierOption, Money,
+    OpeningHours, OrderId, OrderLimits, OrderStatus, PaymentId, PickupSettings, RefundId, Store,
+    StoreId, StoreProfile, WeeklyHours,
 };
 use platform::KafkaArgs;
 use rdkafka::error::KafkaError;
@@ -326,6 +326,11 @@ impl World {
                 lead_minutes: self.rng.u32(0..20),
                 max_orders_per_slot: 1000,
                 max_days_ahead: 7,
+            },
+            // The highest caps: the random carts are priced as before limits.
+            limits: OrderLimits {
+                max_order_total: self.money(s, MAX_LIMIT),
+                max_tip: self.money(s, MAX_LIMIT),
             },
         }
     }

@@ -3,7 +3,7 @@
 use chrono::{NaiveTime, Weekday};
 use domain::{
     CatalogId, Category, Currency, Menu, MenuItem, ModifierGroup, ModifierOption, Money,
-    OpeningHours, PickupSettings, StoreProfile, StoreStatus, WeeklyHours,
+    OpeningHours, OrderLimits, PickupSettings, StoreProfile, StoreStatus, WeeklyHours,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,8 @@ pub struct PickupV1 {
     pub max_days_ahead: u32,
 }
 
-/// `qsr.store.configured.v1`
+/// `qsr.store.configured.v1`: no longer written; read as v2 with the default
+/// limits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfiguredV1 {
@@ -99,8 +100,66 @@ pub struct StoreConfiguredV1 {
 }
 
 impl StoreConfiguredV1 {
+    /// The profile a v1 record configures, with the default limits.
+    pub fn to_domain(&self) -> Result<StoreProfile, ConversionError> {
+        StoreConfiguredV2::from_v1(self.clone()).to_domain()
+    }
+}
+
+/// What one order may cost at the store, in the store's currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsV1 {
+    /// The most an order's total may be.
+    pub max_order_total: MoneyV1,
+    /// The tip may be the larger of the order's subtotal and this amount.
+    pub max_tip: MoneyV1,
+}
+
+/// `qsr.store.configured.v2`: v1 with the store's order limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfiguredV2 {
+    pub store_id: String,
+    pub name: String,
+    /// IANA time zone, e.g. `America/New_York`.
+    pub timezone: String,
+    #[schemars(regex(pattern = r"^[A-Z]{3}$"))]
+    pub currency: String,
+    /// Sales tax in hundredths of a percent: 875 is 8.75 %.
+    pub tax_rate_bps: u32,
+    /// A day without an entry is closed.
+    pub hours: Vec<HoursV1>,
+    pub pickup: PickupV1,
+    pub limits: LimitsV1,
+}
+
+impl StoreConfiguredV2 {
+    /// Upcasts a v1 record: a store configured before limits existed has the
+    /// default limits in its currency.
+    pub fn from_v1(v1: StoreConfiguredV1) -> Self {
+        let default = |amount| MoneyV1 {
+            amount,
+            currency: v1.currency.clone(),
+        };
+        let limits = LimitsV1 {
+            max_order_total: default(domain::DEFAULT_MAX_ORDER_TOTAL),
+            max_tip: default(domain::DEFAULT_MAX_TIP),
+        };
+        StoreConfiguredV2 {
+            store_id: v1.store_id,
+            name: v1.name,
+            timezone: v1.timezone,
+            currency: v1.currency,
+            tax_rate_bps: v1.tax_rate_bps,
+            hours: v1.hours,
+            pickup: v1.pickup,
+            limits,
+        }
+    }
+
     pub fn from_domain(store_id: &str, p: &StoreProfile) -> Self {
-        StoreConfiguredV1 {
+        StoreConfiguredV2 {
             store_id: store_id.to_owned(),
             name: p.name.clone(),
             timezone: p.timezone.name().to_owned(),
@@ -122,6 +181,7 @@ impl StoreConfiguredV1 {
                 max_orders_per_slot: p.pickup.max_orders_per_slot,
                 max_days_ahead: p.pickup.max_days_ahead,
             },
+            limits: limits_v1(&p.limits),
         }
     }
 
@@ -153,7 +213,18 @@ impl StoreConfiguredV1 {
                 max_orders_per_slot: self.pickup.max_orders_per_slot,
                 max_days_ahead: self.pickup.max_days_ahead,
             },
+            limits: OrderLimits {
+                max_order_total: Money::try_from(&self.limits.max_order_total)?,
+                max_tip: Money::try_from(&self.limits.max_tip)?,
+            },
         })
+    }
+}
+
+fn limits_v1(limits: &OrderLimits) -> LimitsV1 {
+    LimitsV1 {
+        max_order_total: limits.max_order_total.into(),
+        max_tip: limits.max_tip.into(),
     }
 }
 
