@@ -1,14 +1,16 @@
 //! Plumbing that every service shares and that holds no business rule: settings
 //! for Kafka and Postgres, topic creation, the health endpoints, problem+json
-//! errors, logging and shutdown.
+//! errors, the HTTP server and its limits, logging and shutdown.
 
 mod auth;
 mod health;
 mod json;
 mod kafka;
+mod limits;
 mod openapi;
 mod postgres;
 mod problem;
+mod serve;
 mod shutdown;
 mod startup;
 mod telemetry;
@@ -18,9 +20,11 @@ pub use auth::{AuthArgs, Caller, Claims, DEVELOPMENT_SECRET, JwtKeys, Role};
 pub use health::{ReadyCheck, health_routes};
 pub use json::{BODY_LIMIT, JsonRequest};
 pub use kafka::{KafkaArgs, ensure_topic, ensure_topics, kafka_ready};
-pub use openapi::{BearerAuth, Refusals, openapi_route};
-pub use postgres::{PostgresArgs, connect_pool, postgres_ready};
+pub use limits::{HttpLimits, with_limits};
+pub use openapi::{BearerAuth, Overload, Refusals, TooMany, openapi_route};
+pub use postgres::{PostgresArgs, connect_pool, connection, postgres_ready};
 pub use problem::{FieldError, Problem, ProblemBody, with_problem_fallbacks};
+pub use serve::serve;
 pub use shutdown::shutdown_signal;
 pub use startup::{STARTUP_PATIENCE, retry_at_start};
 pub use telemetry::init_tracing;

@@ -62,8 +62,21 @@ enum LetGo {
 
 fn refuse(job: Box<Job>) {
     let _ = job.reply.send(Err(CommandError::Unavailable(
-        "another instance owns the store's partition",
+        "the store's partition is not assigned to this instance at the moment; retry shortly",
     )));
+}
+
+/// Answers `503` a job that waited in the queue past its deadline, without
+/// deciding it; the job if it is still in time.
+fn in_time(job: Job) -> Option<Job> {
+    if std::time::Instant::now() < job.deadline {
+        return Some(job);
+    }
+    metrics::counter!("qsr_writer_queue_expired_total").increment(1);
+    let _ = job.reply.send(Err(CommandError::Unavailable(
+        "the command waited too long for the store's partition and was not decided; retry",
+    )));
+    None
 }
 
 impl PartitionWriter {
@@ -117,7 +130,8 @@ impl PartitionWriter {
             match signal {
                 Signal::Job(job) => {
                     let _ = job.reply.send(Err(CommandError::Unavailable(
-                        "the store's partition is being rebuilt",
+                        "this instance is taking the store's partition over again after a \
+                         failure (rebuilding it from the log); retry shortly",
                     )));
                 }
                 Signal::Revoke(ack) => {
@@ -378,6 +392,9 @@ impl PartitionWriter {
         // Stores whose catalog changed: published once the batch commits.
         let mut changed = Vec::new();
         for job in batch {
+            let Some(job) = in_time(job) else {
+                continue;
+            };
             let (command, expected_version) = match job.work {
                 Work::Decide {
                     command,

@@ -97,6 +97,13 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         transaction_timeout_ms: 10_000,
         ended_order_retention_secs: retention_secs,
         gateway_timeout_ms: 300,
+        http: platform::HttpLimits::default(),
+        // The tests place many orders as one customer.
+        limits: command_api::Limits {
+            placements_per_minute: 1_000_000,
+            placement_burst: 1_000_000,
+            ..command_api::Limits::default()
+        },
     };
     let command_template = command_config.clone();
     spawn(
@@ -118,6 +125,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         group: format!("test-{suffix}-projector"),
         batch_max: 500,
         dead_letter_topic: dead_letter_topic.clone(),
+        http: platform::HttpLimits::default(),
     };
     spawn(
         &mut tasks,
@@ -134,6 +142,8 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         auth: AuthArgs {
             jwt_secret: DEVELOPMENT_SECRET.into(),
         },
+        http: platform::HttpLimits::default(),
+        streams_per_caller: 8,
     };
     spawn(
         &mut tasks,
@@ -153,6 +163,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         group: format!("test-{suffix}-bridge"),
         instance_id: None,
         settings_file: "unused.toml".into(),
+        http: platform::HttpLimits::default(),
     };
     // The test store's kitchen is the test's printer; nothing else is sent.
     let mut bridge_settings = pos_bridge::Settings::new(command_api.clone());
