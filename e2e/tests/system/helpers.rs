@@ -45,6 +45,8 @@ pub struct TestSystem {
     pub admin: String,
     /// The settings of the first command-api, for starting more instances.
     pub command_config: command_api::Config,
+    /// The read models' database, for starting more query-api instances.
+    pub postgres: platform::PostgresArgs,
     database: String,
     cancel: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
@@ -159,7 +161,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
     let bridge_config = pos_bridge::Config {
         addr: bridge_listener.local_addr()?,
         kafka: kafka.clone(),
-        postgres,
+        postgres: postgres.clone(),
         group: format!("test-{suffix}-bridge"),
         instance_id: None,
         settings_file: "unused.toml".into(),
@@ -204,6 +206,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         pos: token(Role::Pos, "pos-1", &["e2e-downtown"]),
         admin: token(Role::Admin, "admin-1", &[]),
         command_config: command_template,
+        postgres,
         database,
         cancel,
         tasks,

@@ -8,6 +8,7 @@
 mod commands;
 mod compose;
 mod helpers;
+mod limits;
 mod ownership;
 mod reads;
 mod walking_skeleton;
