@@ -311,3 +311,88 @@ impl Writers {
             .map_err(|_| CommandError::Unavailable("the write was not committed; retry"))?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Writers of one owned, rebuilt partition whose writer takes nothing:
+    /// its queue only fills.
+    fn stalled(depth: usize) -> (Writers, mpsc::Receiver<Signal>) {
+        let (queue, signals) = mpsc::channel(depth);
+        let partition = Partition {
+            queue,
+            owned: Arc::new(AtomicBool::new(true)),
+            ready: Arc::new(AtomicBool::new(true)),
+        };
+        let writers = Writers {
+            partitions: Arc::new(vec![partition]),
+            directory: Directory::default(),
+            queue_wait: Duration::from_secs(5),
+            assigning: Arc::new(AtomicBool::new(false)),
+        };
+        (writers, signals)
+    }
+
+    pub(super) fn quote() -> Work {
+        Work::Quote {
+            store_id: StoreId::parse("s1").unwrap(),
+            cart: Cart {
+                lines: Vec::new(),
+                tip: None,
+                pickup_at: None,
+            },
+            now: Utc::now(),
+            idempotency: None,
+        }
+    }
+
+    fn meta() -> CommandMeta {
+        CommandMeta {
+            command_id: Uuid::now_v7(),
+            correlation_id: "test".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_503_at_once_instead_of_waiting() {
+        let (writers, _signals) = stalled(1);
+        let store = StoreId::parse("s1").unwrap();
+        // The writer has not taken the one signal its queue holds.
+        writers.partitions[0]
+            .queue
+            .try_send(Signal::Assign)
+            .unwrap();
+        let answer = tokio::time::timeout(
+            Duration::from_secs(1),
+            writers.submit(&store, quote(), meta()),
+        )
+        .await
+        .expect("the command waited for room in the queue");
+        let Err(CommandError::Unavailable(detail)) = answer else {
+            panic!("answered {answer:?}");
+        };
+        assert!(detail.contains("too many"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn a_partition_not_owned_during_a_rebalance_says_it_is_being_assigned() {
+        let (writers, _signals) = stalled(1);
+        writers.partitions[0].owned.store(false, Ordering::Release);
+        writers.assigning.store(true, Ordering::Release);
+        let store = StoreId::parse("s1").unwrap();
+        let Err(CommandError::Unavailable(detail)) = writers.submit(&store, quote(), meta()).await
+        else {
+            panic!("an unowned partition took a command");
+        };
+        assert!(detail.contains("being assigned"), "{detail}");
+        writers.assigning.store(false, Ordering::Release);
+        let Err(CommandError::Unavailable(detail)) = writers.submit(&store, quote(), meta()).await
+        else {
+            panic!("an unowned partition took a command");
+        };
+        assert!(detail.contains("another instance"), "{detail}");
+    }
+}

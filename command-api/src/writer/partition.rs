@@ -536,3 +536,40 @@ impl PartitionWriter {
         Ok((topic.clone(), event.store_id.to_string(), payload, headers))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    #[test]
+    fn a_job_past_its_deadline_is_answered_503_without_being_decided() {
+        let (reply, mut answer) = oneshot::channel();
+        let late = Job {
+            work: super::super::tests::quote(),
+            meta: CommandMeta {
+                command_id: Uuid::now_v7(),
+                correlation_id: "test".into(),
+            },
+            reply,
+            deadline: Instant::now(),
+        };
+        assert!(in_time(late).is_none());
+        assert!(matches!(
+            answer.try_recv(),
+            Ok(Err(CommandError::Unavailable(detail))) if detail.contains("not decided")
+        ));
+        let (reply, _answer) = oneshot::channel();
+        let timely = Job {
+            work: super::super::tests::quote(),
+            meta: CommandMeta {
+                command_id: Uuid::now_v7(),
+                correlation_id: "test".into(),
+            },
+            reply,
+            deadline: Instant::now() + Duration::from_secs(5),
+        };
+        assert!(in_time(timely).is_some());
+    }
+}
