@@ -196,13 +196,11 @@ async fn fill_and_measure(args: &CatchupArgs, run: &Run, kafka: &KafkaArgs) -> a
     let config = projector::Config {
         addr: "127.0.0.1:0".parse()?,
         kafka: kafka.clone(),
-        postgres: PostgresArgs {
-            database_url: database_url.clone(),
-            db_pool_size: 4,
-        },
+        postgres: PostgresArgs::new(database_url.clone(), 4),
         group: run.group.clone(),
         batch_max: args.batch_max,
         dead_letter_topic: run.dead_letter.clone(),
+        http: platform::HttpLimits::default(),
     };
     // Migrated before the clock starts: the timing holds only the projection.
     projector::migrate(&platform::connect_pool(&config.postgres)?).await?;

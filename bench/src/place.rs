@@ -229,9 +229,13 @@ pub async fn drive(
     let interval = (rate > 0).then(|| Duration::from_secs_f64(load.clients as f64 / rate as f64));
     let mut clients = tokio::task::JoinSet::new();
     for c in 0..load.clients {
-        let (http, url, stores, placed) =
-            (http.clone(), url.to_owned(), stores.clone(), placed.clone());
-        let customer = token(&keys, Role::Customer, &format!("bench-customer-{c}"))?;
+        let (http, url, stores, placed, keys) = (
+            http.clone(),
+            url.to_owned(),
+            stores.clone(),
+            placed.clone(),
+            keys.clone(),
+        );
         let first = start
             + interval.map_or(Duration::ZERO, |i| {
                 i.mul_f64(c as f64 / load.clients as f64)
@@ -240,7 +244,12 @@ pub async fn drive(
             let mut tally = Tally::new()?;
             let mut rng = fastrand::Rng::with_seed(c as u64 + 1);
             let mut due = first;
+            let mut n = 0u64;
             loop {
+                n += 1;
+                // Each order comes from another customer, as in a store's
+                // day: one customer's orders are rate-limited by command-api.
+                let customer = token(&keys, Role::Customer, &format!("bench-customer-{c}-{n}"))?;
                 if interval.is_none() {
                     // Flat out: the next request is due as soon as the last answered.
                     due = Instant::now().max(first);

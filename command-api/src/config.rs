@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 
-use platform::{AuthArgs, KafkaArgs, Role};
+use platform::{AuthArgs, HttpLimits, KafkaArgs, Role};
+
+use crate::limits::Limits;
 
 /// Takes order and store commands over HTTP and appends their events to Kafka.
 #[derive(Debug, clap::Parser)]
@@ -82,4 +84,8 @@ pub struct Config {
     /// `503 payment_unavailable`.
     #[arg(long, env = "QSR_GATEWAY_TIMEOUT_MS", default_value_t = 5000)]
     pub gateway_timeout_ms: u64,
+    #[command(flatten)]
+    pub http: HttpLimits,
+    #[command(flatten)]
+    pub limits: Limits,
 }

@@ -8,6 +8,7 @@
 mod config;
 mod dto;
 mod error;
+mod limits;
 mod membership;
 mod openapi;
 mod payments;
@@ -16,6 +17,7 @@ mod server;
 mod writer;
 
 pub use config::{Cli, Config, Subcommand, TokenArgs};
+pub use limits::Limits;
 pub use openapi::ApiDoc;
 pub use routes::app;
 pub use server::run;

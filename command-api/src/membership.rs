@@ -26,6 +26,9 @@ const REVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Membership {
     queues: Vec<mpsc::Sender<Signal>>,
+    /// Raised from a revocation to the next assignment, so that a command
+    /// meanwhile is told the partitions are moving, not owned elsewhere.
+    assigning: Arc<AtomicBool>,
 }
 
 impl Membership {
@@ -53,6 +56,7 @@ impl ConsumerContext for Membership {
         let Rebalance::Revoke(list) = rebalance else {
             return;
         };
+        self.assigning.store(true, Ordering::Release);
         // Stop every revoked writer before the group hands its partition on,
         // so two instances never serve one store (the new owner's
         // init_transactions fences a writer that was too slow regardless).
@@ -85,6 +89,7 @@ impl ConsumerContext for Membership {
         for p in owned {
             let _ = self.queues[p].blocking_send(Signal::Assign);
         }
+        self.assigning.store(false, Ordering::Release);
     }
 }
 
@@ -94,6 +99,7 @@ pub fn start(
     kafka: &KafkaArgs,
     group: &str,
     queues: Vec<mpsc::Sender<Signal>>,
+    assigning: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<JoinHandle<()>> {
     let consumer: BaseConsumer<Membership> = kafka
@@ -103,7 +109,7 @@ pub fn start(
         .set("enable.auto.commit", "false")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
-        .create_with_context(Membership { queues })
+        .create_with_context(Membership { queues, assigning })
         .context("creating the membership consumer")?;
     consumer
         .subscribe(&[&kafka.stores_topic, &kafka.orders_topic])

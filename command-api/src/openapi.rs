@@ -74,8 +74,15 @@ pub(crate) enum CommandProblems {
     /// A rule the command breaks, with its `code`; `validation_failed` lists the invalid fields.
     #[response(status = 422, content_type = "application/problem+json")]
     Broken(ProblemBody<'static>),
-    /// The partition is being rebuilt or owned elsewhere; retry after `Retry-After`.
-    #[response(status = 503, content_type = "application/problem+json")]
+    /// `unavailable`: the store's partition is being taken over or owned
+    /// elsewhere, or its writer's queue is full; `payment_unavailable`; or the
+    /// server's limits (see `platform::Overload`): `overloaded`, `timeout`.
+    /// Retry after `Retry-After` seconds.
+    #[response(
+        status = 503,
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))
+    )]
     Unavailable(ProblemBody<'static>),
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use chrono::Utc;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub keys: JwtKeys,
     pub gateway: Arc<dyn Gateway>,
     pub gateway_timeout: Duration,
+    pub placements: crate::limits::Placements,
 }
 
 impl FromRef<AppState> for JwtKeys {
@@ -45,7 +47,7 @@ impl FromRef<AppState> for JwtKeys {
 }
 
 /// The whole HTTP surface of the service.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState, limits: &platform::HttpLimits) -> Router {
     let ready_state = state.clone();
     let ready: ReadyCheck = Arc::new(move || {
         let state = ready_state.clone();
@@ -67,7 +69,13 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/stores/{store_id}/status", put(put_status))
         .route("/v1/orders/quote", post(quote_order))
-        .route("/v1/orders", post(place_order))
+        .route(
+            "/v1/orders",
+            post(place_order).route_layer(from_fn_with_state(
+                state.clone(),
+                crate::limits::limit_placements,
+            )),
+        )
         .route("/v1/orders/{order_id}/accept", post(accept_order))
         .route("/v1/orders/{order_id}/reject", post(reject_order))
         .route("/v1/orders/{order_id}/start", post(start_order))
@@ -77,7 +85,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/orders/{order_id}/refunds", post(refund_order))
         .merge(platform::openapi_route::<_, crate::ApiDoc>())
         .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
-        .route_layer(axum::middleware::from_fn(platform::track_requests))
+        .route_layer(axum::middleware::from_fn(platform::track_requests));
+    let router = platform::with_limits(router, limits)
         .with_state(state)
         .merge(platform::health_routes(ready));
     platform::with_problem_fallbacks(router)
@@ -473,7 +482,7 @@ pub(crate) async fn quote_order(
     path = "/v1/orders",
     request_body = PlaceOrderBody,
     params(IdempotencyKey),
-    responses((status = 201, description = "The order, placed and paid, with the id the server assigned (customer)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"), ("Location" = String, description = "`/v1/orders/{order_id}`"))), (status = 402, description = "`payment_declined` or `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json"), platform::Refusals, CommandProblems, (status = 422, description = "A rule the order breaks, with its `code`: `validation_failed` (with the invalid fields), `order_id_not_accepted` (the body has an `order_id`: the server assigns order ids; send the body without it, and retry a placement with the same Idempotency-Key), `idempotency_key_reused` (this caller sent the key with another body), `tip_too_large` (above the larger of the subtotal and the store's `max_tip`), `order_total_too_large` (above the store's `max_order_total`), `invalid_payment_token`, `item_unavailable`, `store_closed`, `slot_full` and the other rules of placing", body = ProblemBody, content_type = "application/problem+json"), Conflict),
+    responses((status = 201, description = "The order, placed and paid, with the id the server assigned (customer)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"), ("Location" = String, description = "`/v1/orders/{order_id}`"))), (status = 402, description = "`payment_declined` or `insufficient_funds`", body = ProblemBody, content_type = "application/problem+json"), platform::Refusals, CommandProblems, (status = 422, description = "A rule the order breaks, with its `code`: `validation_failed` (with the invalid fields), `order_id_not_accepted` (the body has an `order_id`: the server assigns order ids; send the body without it, and retry a placement with the same Idempotency-Key), `idempotency_key_reused` (this caller sent the key with another body), `tip_too_large` (above the larger of the subtotal and the store's `max_tip`), `order_total_too_large` (above the store's `max_order_total`), `invalid_payment_token`, `item_unavailable`, `store_closed`, `slot_full` and the other rules of placing", body = ProblemBody, content_type = "application/problem+json"), Conflict, platform::TooMany),
     security(("bearer" = []))
 )]
 pub(crate) async fn place_order(

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::limits::Placements;
 use crate::payments::Sandbox;
 use crate::routes::{AppState, app};
 use crate::writer::Writers;
@@ -26,19 +27,25 @@ pub async fn run(
     .await?;
     let (writers, threads) = Writers::start(&config)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let membership =
-        membership::start(&config.kafka, &config.group, writers.queues(), stop.clone())?;
-    let router = app(AppState {
+    let membership = membership::start(
+        &config.kafka,
+        &config.group,
+        writers.queues(),
+        writers.assigning(),
+        stop.clone(),
+    )?;
+    let state = AppState {
         writers,
         kafka: config.kafka.clone(),
         keys: platform::JwtKeys::from_args(&config.auth),
         gateway: Arc::new(Sandbox),
         gateway_timeout: Duration::from_millis(config.gateway_timeout_ms),
-    });
+        placements: Placements::new(&config.limits),
+    };
+    let router = app(state, &config.http);
     tracing::info!(addr = %listener.local_addr()?, partitions = config.kafka.partitions,
         "command-api listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+    platform::serve(listener, router, &config.http, shutdown)
         .await
         .context("serving HTTP")?;
     // Leaving the group revokes every partition: each writer finishes its

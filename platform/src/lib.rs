@@ -1,6 +1,6 @@
 //! Plumbing that every service shares and that holds no business rule: settings
 //! for Kafka and Postgres, topic creation, the health endpoints, problem+json
-//! errors, logging and shutdown.
+//! errors, the HTTP server and its limits, logging and shutdown.
 
 mod auth;
 mod health;
@@ -8,10 +8,12 @@ mod json;
 mod kafka;
 /// librdkafka's `log` and `error` callbacks, for a client context of its own.
 pub mod kafka_log;
+mod limits;
 mod openapi;
 mod postgres;
 mod postgres_refusal;
 mod problem;
+mod serve;
 mod shutdown;
 mod startup;
 mod telemetry;
@@ -22,10 +24,12 @@ pub use health::{ReadyCheck, health_routes};
 pub use json::{BODY_LIMIT, JsonRequest};
 pub use kafka::{KafkaArgs, ensure_topic, ensure_topics, kafka_ready};
 pub use kafka_log::KafkaContext;
-pub use openapi::{BearerAuth, Refusals, openapi_route};
-pub use postgres::{PostgresArgs, connect_pool, postgres_ready, redact_database_url};
+pub use limits::{HttpLimits, with_limits};
+pub use openapi::{BearerAuth, Overload, Refusals, TooMany, openapi_route};
+pub use postgres::{PostgresArgs, connect_pool, connection, postgres_ready, redact_database_url};
 pub use postgres_refusal::refused_data;
 pub use problem::{FieldError, Problem, ProblemBody, with_problem_fallbacks};
+pub use serve::serve;
 pub use shutdown::shutdown_signal;
 pub use startup::{STARTUP_PATIENCE, retry_at_start};
 pub use telemetry::init_tracing;

@@ -35,6 +35,38 @@ pub enum Refusals {
     Forbidden(crate::ProblemBody<'static>),
 }
 
+/// The answers of every route under [`crate::with_limits`], for the OpenAPI
+/// documents: the request was shed or took too long.
+#[derive(Debug, utoipa::IntoResponses)]
+#[allow(dead_code)] // Never built: it only describes answers.
+pub enum Overload {
+    /// `overloaded`: the service serves as many requests as it takes;
+    /// `timeout`: the answer took longer than the service allows;
+    /// `database_busy`: no database connection was free in time; and on
+    /// command routes `unavailable`: the store's partition is being taken
+    /// over or its writer's queue is full. Retry after `Retry-After` seconds.
+    #[response(
+        status = 503,
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))
+    )]
+    Unavailable(crate::ProblemBody<'static>),
+}
+
+/// The answer of a route that limits each caller: `too_many_requests` or
+/// `too_many_streams`, with the seconds to wait in `Retry-After`.
+#[derive(Debug, utoipa::IntoResponses)]
+#[allow(dead_code)] // Never built: it only describes answers.
+pub enum TooMany {
+    /// The caller is over its limit; retry after `Retry-After` seconds.
+    #[response(
+        status = 429,
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))
+    )]
+    TooMany(crate::ProblemBody<'static>),
+}
+
 /// `GET /openapi.json`: the document `D` describes, rendered once when the
 /// router is built rather than on every request.
 pub fn openapi_route<S, D>() -> axum::Router<S>

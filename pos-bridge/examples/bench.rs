@@ -179,10 +179,7 @@ async fn main() -> anyhow::Result<()> {
         partitions: 6,
         replication: 1,
     };
-    let postgres = PostgresArgs {
-        database_url: with_database(&args.database_url, &database),
-        db_pool_size: 32,
-    };
+    let postgres = PostgresArgs::new(with_database(&args.database_url, &database), 32);
     let cancel = CancellationToken::new();
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let api = format!("http://{}", listener.local_addr()?);
@@ -199,6 +196,13 @@ async fn main() -> anyhow::Result<()> {
             transaction_timeout_ms: 10_000,
             ended_order_retention_secs: 86_400,
             gateway_timeout_ms: 1000,
+            http: platform::HttpLimits::default(),
+            // One customer places every order of the bench.
+            limits: command_api::Limits {
+                placements_per_minute: 1_000_000,
+                placement_burst: 1_000_000,
+                ..command_api::Limits::default()
+            },
         },
         listener,
         cancel.clone().cancelled_owned(),
@@ -324,6 +328,7 @@ async fn main() -> anyhow::Result<()> {
         group: format!("bench-{suffix}-bridge"),
         instance_id: None,
         settings_file: "unused.toml".into(),
+        http: platform::HttpLimits::default(),
     };
     let started = Instant::now();
     let bridge = tokio::spawn(pos_bridge::run(

@@ -149,19 +149,19 @@ pub async fn run(
             })
         })
     };
-    let app = feedback::routes(FeedbackState {
+    let feedback = feedback::routes(FeedbackState {
         stores,
         http,
         command_api_url: settings.command_api_url.clone(),
         tolerance_secs: settings.signature_tolerance_secs,
-    })
-    .merge(platform::health_routes(ready))
-    .layer(middleware::from_fn(platform::track_requests));
+    });
+    let app = platform::with_limits(feedback, &config.http)
+        .merge(platform::health_routes(ready))
+        .layer(middleware::from_fn(platform::track_requests));
     let app = platform::with_problem_fallbacks(app);
     tracing::info!(addr = %listener.local_addr()?, stores = settings.stores.len(),
         sinks = sink_count, "pos-bridge listening");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    let served = platform::serve(listener, app, &config.http, shutdown)
         .await
         .context("serving HTTP");
     cancel.cancel();

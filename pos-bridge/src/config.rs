@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use platform::{KafkaArgs, PostgresArgs};
+use platform::{HttpLimits, KafkaArgs, PostgresArgs};
 use serde::Deserialize;
 
 /// Sends each store's orders to its kitchen printers and displays, and the
@@ -98,6 +98,8 @@ pub struct Config {
         default_value = "pos-bridge.toml"
     )]
     pub settings_file: PathBuf,
+    #[command(flatten)]
+    pub http: HttpLimits,
 }
 
 /// A secret: never shown by `Debug`, so it never reaches a log.

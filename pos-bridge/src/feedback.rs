@@ -317,7 +317,8 @@ enum FeedbackAnswers {
     /// `command_api_unavailable`.
     #[response(status = 502, content_type = "application/problem+json")]
     Unreachable(platform::ProblemBody<'static>),
-    /// `pos_token_missing`.
+    /// `pos_token_missing`; or the server's limits (see `platform::Overload`):
+    /// `overloaded`, `timeout`, with `Retry-After`.
     #[response(status = 503, content_type = "application/problem+json")]
     NoToken(platform::ProblemBody<'static>),
 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use platform::{KafkaArgs, PostgresArgs};
+use platform::{HttpLimits, KafkaArgs, PostgresArgs};
 
 /// Projects the event log into the Postgres read models.
 #[derive(Debug, Clone, clap::Parser)]
@@ -25,4 +25,8 @@ pub struct Config {
     /// Where records the read models cannot take go, with the reason in headers.
     #[arg(long, env = "QSR_DEAD_LETTER_TOPIC", default_value = "qsr.dead-letter")]
     pub dead_letter_topic: String,
+    /// The health and metrics server's header timeout (its other limits do
+    /// not apply: it serves probes only).
+    #[command(flatten)]
+    pub http: HttpLimits,
 }

@@ -54,19 +54,24 @@ pub async fn run(
         })
     };
     let cancel = CancellationToken::new();
+    let http = config.http.clone();
     let projection = Projection::new(config, pool)?;
     let worker = tokio::spawn(projection.run(cancel.clone()));
     tracing::info!(addr = %listener.local_addr()?, "projector listening");
     let stop = cancel.clone();
-    axum::serve(listener, platform::health_routes::<()>(ready))
-        .with_graceful_shutdown(async move {
+    platform::serve(
+        listener,
+        platform::health_routes::<()>(ready),
+        &http,
+        async move {
             tokio::select! {
                 () = shutdown => {}
                 () = stop.cancelled() => {}
             }
-        })
-        .await
-        .context("serving HTTP")?;
+        },
+    )
+    .await
+    .context("serving HTTP")?;
     cancel.cancel();
     worker.await.context("joining the projection")??;
     tracing::info!("projector stopped");

@@ -11,6 +11,7 @@ mod openapi;
 mod params;
 mod routes;
 mod server;
+mod streams;
 
 pub use config::Config;
 pub use openapi::ApiDoc;

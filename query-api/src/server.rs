@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Config;
 use crate::notify::Changes;
 use crate::routes::{AppState, app};
+use crate::streams::Streams;
 
 /// Serves HTTP until `shutdown` completes; open event streams end then too.
 pub async fn run(
@@ -25,17 +26,22 @@ pub async fn run(
         changes: Changes::listen(config.postgres.database_url.clone(), cancel.clone()),
         shutdown: cancel.clone(),
         menus: Default::default(),
+        streams: Streams::new(config.streams_per_caller),
     };
     tracing::info!(addr = %listener.local_addr()?, "query-api listening");
     let stop = cancel.clone();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move {
+    platform::serve(
+        listener,
+        app(state, &config.http),
+        &config.http,
+        async move {
             shutdown.await;
             // Event streams never end by themselves: stop them with the server.
             stop.cancel();
-        })
-        .await
-        .context("serving HTTP")?;
+        },
+    )
+    .await
+    .context("serving HTTP")?;
     cancel.cancel();
     tracing::info!("query-api stopped");
     Ok(())

@@ -73,10 +73,10 @@ pub async fn scratch(prefix: &str, db_pool_size: usize) -> anyhow::Result<Scratc
             partitions: 3,
             replication: 1,
         },
-        postgres: PostgresArgs {
-            database_url: with_database(&admin_database_url(), &database),
+        postgres: PostgresArgs::new(
+            with_database(&admin_database_url(), &database),
             db_pool_size,
-        },
+        ),
         database,
         suffix,
     })

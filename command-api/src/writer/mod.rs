@@ -29,9 +29,6 @@ use uuid::Uuid;
 use crate::Config;
 use partition::PartitionWriter;
 
-/// Commands that may wait for a partition's writer.
-const QUEUE_DEPTH: usize = 4096;
-
 /// Where a command came from, carried into its events.
 #[derive(Debug, Clone)]
 pub struct CommandMeta {
@@ -99,6 +96,9 @@ pub struct Job {
     work: Work,
     meta: CommandMeta,
     reply: oneshot::Sender<Result<Outcome, CommandError>>,
+    /// A job the writer reaches after this is answered `503` undecided:
+    /// its caller has waited long enough.
+    deadline: std::time::Instant,
 }
 
 /// What reaches a partition writer, in order.
@@ -127,6 +127,12 @@ struct Partition {
 pub struct Writers {
     partitions: Arc<Vec<Partition>>,
     directory: Directory,
+    /// How long a job may wait in a writer's queue.
+    queue_wait: std::time::Duration,
+    /// True while the group is (re)assigning partitions: from the start until
+    /// the first assignment, and from a revocation to the next assignment
+    /// (e.g. after a broker restart). Set by `membership`.
+    assigning: Arc<AtomicBool>,
 }
 
 /// What the writers publish for the HTTP tasks, so that common reads need no
@@ -163,7 +169,7 @@ impl Writers {
         let mut threads = Vec::new();
         let directory = Directory::default();
         for p in 0..config.kafka.partitions {
-            let (queue, signals) = mpsc::channel(QUEUE_DEPTH);
+            let (queue, signals) = mpsc::channel(config.limits.writer_queue_depth as usize);
             let (owned, ready) = (
                 Arc::new(AtomicBool::new(false)),
                 Arc::new(AtomicBool::new(false)),
@@ -196,9 +202,16 @@ impl Writers {
             Writers {
                 partitions: Arc::new(partitions),
                 directory,
+                queue_wait: config.limits.writer_queue_wait(),
+                assigning: Arc::new(AtomicBool::new(true)),
             },
             threads,
         ))
+    }
+
+    /// The flag `membership` raises while partitions are being (re)assigned.
+    pub fn assigning(&self) -> Arc<AtomicBool> {
+        self.assigning.clone()
     }
 
     /// The queues of the writers, by partition, for ownership signals.
@@ -256,23 +269,130 @@ impl Writers {
         };
         if !partition.owned.load(Ordering::Acquire) {
             return Err(CommandError::Unavailable(
-                "another instance owns the store's partition",
+                if self.assigning.load(Ordering::Acquire) {
+                    "the partitions are being assigned to the command-api instances (after a \
+                     start, a broker restart or an instance joining); retry shortly"
+                } else {
+                    "another instance owns the store's partition"
+                },
             ));
         }
         if !partition.ready.load(Ordering::Acquire) {
             return Err(CommandError::Unavailable(
-                "the store's partition is being rebuilt",
+                "this instance is taking the store's partition over (rebuilding it from \
+                 the log); retry shortly",
             ));
         }
         let (reply, answer) = oneshot::channel();
+        let deadline = std::time::Instant::now() + self.queue_wait;
+        let job = Job {
+            work,
+            meta,
+            reply,
+            deadline,
+        };
         partition
             .queue
-            .send(Signal::Job(Box::new(Job { work, meta, reply })))
-            .await
-            .map_err(|_| CommandError::Unavailable("the partition writer stopped"))?;
+            .try_send(Signal::Job(Box::new(job)))
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => {
+                    metrics::counter!("qsr_writer_queue_full_total").increment(1);
+                    CommandError::Unavailable(
+                        "too many commands are waiting for the store's partition; retry shortly",
+                    )
+                }
+                mpsc::error::TrySendError::Closed(_) => {
+                    CommandError::Unavailable("the partition writer stopped")
+                }
+            })?;
         // A dropped reply means the batch's transaction did not commit.
         answer
             .await
             .map_err(|_| CommandError::Unavailable("the write was not committed; retry"))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Writers of one owned, rebuilt partition whose writer takes nothing:
+    /// its queue only fills.
+    fn stalled(depth: usize) -> (Writers, mpsc::Receiver<Signal>) {
+        let (queue, signals) = mpsc::channel(depth);
+        let partition = Partition {
+            queue,
+            owned: Arc::new(AtomicBool::new(true)),
+            ready: Arc::new(AtomicBool::new(true)),
+        };
+        let writers = Writers {
+            partitions: Arc::new(vec![partition]),
+            directory: Directory::default(),
+            queue_wait: Duration::from_secs(5),
+            assigning: Arc::new(AtomicBool::new(false)),
+        };
+        (writers, signals)
+    }
+
+    pub(super) fn quote() -> Work {
+        Work::Quote {
+            store_id: StoreId::parse("s1").unwrap(),
+            cart: Cart {
+                lines: Vec::new(),
+                tip: None,
+                pickup_at: None,
+            },
+            now: Utc::now(),
+            idempotency: None,
+        }
+    }
+
+    fn meta() -> CommandMeta {
+        CommandMeta {
+            command_id: Uuid::now_v7(),
+            correlation_id: "test".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_503_at_once_instead_of_waiting() {
+        let (writers, _signals) = stalled(1);
+        let store = StoreId::parse("s1").unwrap();
+        // The writer has not taken the one signal its queue holds.
+        writers.partitions[0]
+            .queue
+            .try_send(Signal::Assign)
+            .unwrap();
+        let answer = tokio::time::timeout(
+            Duration::from_secs(1),
+            writers.submit(&store, quote(), meta()),
+        )
+        .await
+        .expect("the command waited for room in the queue");
+        let Err(CommandError::Unavailable(detail)) = answer else {
+            panic!("answered {answer:?}");
+        };
+        assert!(detail.contains("too many"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn a_partition_not_owned_during_a_rebalance_says_it_is_being_assigned() {
+        let (writers, _signals) = stalled(1);
+        writers.partitions[0].owned.store(false, Ordering::Release);
+        writers.assigning.store(true, Ordering::Release);
+        let store = StoreId::parse("s1").unwrap();
+        let Err(CommandError::Unavailable(detail)) = writers.submit(&store, quote(), meta()).await
+        else {
+            panic!("an unowned partition took a command");
+        };
+        assert!(detail.contains("being assigned"), "{detail}");
+        writers.assigning.store(false, Ordering::Release);
+        let Err(CommandError::Unavailable(detail)) = writers.submit(&store, quote(), meta()).await
+        else {
+            panic!("an unowned partition took a command");
+        };
+        assert!(detail.contains("another instance"), "{detail}");
     }
 }

@@ -62,8 +62,21 @@ enum LetGo {
 
 fn refuse(job: Box<Job>) {
     let _ = job.reply.send(Err(CommandError::Unavailable(
-        "another instance owns the store's partition",
+        "the store's partition is not assigned to this instance at the moment; retry shortly",
     )));
+}
+
+/// Answers `503` a job that waited in the queue past its deadline, without
+/// deciding it; the job if it is still in time.
+fn in_time(job: Job) -> Option<Job> {
+    if std::time::Instant::now() < job.deadline {
+        return Some(job);
+    }
+    metrics::counter!("qsr_writer_queue_expired_total").increment(1);
+    let _ = job.reply.send(Err(CommandError::Unavailable(
+        "the command waited too long for the store's partition and was not decided; retry",
+    )));
+    None
 }
 
 impl PartitionWriter {
@@ -117,7 +130,8 @@ impl PartitionWriter {
             match signal {
                 Signal::Job(job) => {
                     let _ = job.reply.send(Err(CommandError::Unavailable(
-                        "the store's partition is being rebuilt",
+                        "this instance is taking the store's partition over again after a \
+                         failure (rebuilding it from the log); retry shortly",
                     )));
                 }
                 Signal::Revoke(ack) => {
@@ -378,6 +392,9 @@ impl PartitionWriter {
         // Stores whose catalog changed: published once the batch commits.
         let mut changed = Vec::new();
         for job in batch {
+            let Some(job) = in_time(job) else {
+                continue;
+            };
             let (command, expected_version) = match job.work {
                 Work::Decide {
                     command,
@@ -521,5 +538,42 @@ impl PartitionWriter {
                 })
             });
         Ok((topic.clone(), event.store_id.to_string(), payload, headers))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    #[test]
+    fn a_job_past_its_deadline_is_answered_503_without_being_decided() {
+        let (reply, mut answer) = oneshot::channel();
+        let late = Job {
+            work: super::super::tests::quote(),
+            meta: CommandMeta {
+                command_id: Uuid::now_v7(),
+                correlation_id: "test".into(),
+            },
+            reply,
+            deadline: Instant::now(),
+        };
+        assert!(in_time(late).is_none());
+        assert!(matches!(
+            answer.try_recv(),
+            Ok(Err(CommandError::Unavailable(detail))) if detail.contains("not decided")
+        ));
+        let (reply, _answer) = oneshot::channel();
+        let timely = Job {
+            work: super::super::tests::quote(),
+            meta: CommandMeta {
+                command_id: Uuid::now_v7(),
+                correlation_id: "test".into(),
+            },
+            reply,
+            deadline: Instant::now() + Duration::from_secs(5),
+        };
+        assert!(in_time(timely).is_some());
     }
 }

@@ -48,6 +48,9 @@ impl Service {
                 format!("fail-{suffix}"),
             ),
             ("QSR_TRANSACTION_TIMEOUT_MS".into(), "5000".into()),
+            // The tests place many orders as one customer.
+            ("QSR_PLACEMENTS_PER_MINUTE".into(), "1000000".into()),
+            ("QSR_PLACEMENT_BURST".into(), "1000000".into()),
             ("RUST_LOG".into(), "warn".into()),
         ];
         let child = spawn(&env);

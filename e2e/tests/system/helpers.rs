@@ -47,6 +47,8 @@ pub struct TestSystem {
     pub admin: String,
     /// The settings of the first command-api, for starting more instances.
     pub command_config: command_api::Config,
+    /// The read models' database, for starting more query-api instances.
+    pub postgres: platform::PostgresArgs,
     database: String,
     cancel: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
@@ -99,6 +101,13 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         transaction_timeout_ms: 10_000,
         ended_order_retention_secs: retention_secs,
         gateway_timeout_ms: 300,
+        http: platform::HttpLimits::default(),
+        // The tests place many orders as one customer.
+        limits: command_api::Limits {
+            placements_per_minute: 1_000_000,
+            placement_burst: 1_000_000,
+            ..command_api::Limits::default()
+        },
     };
     let command_template = command_config.clone();
     spawn(
@@ -120,6 +129,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         group: format!("test-{suffix}-projector"),
         batch_max: 500,
         dead_letter_topic: dead_letter_topic.clone(),
+        http: platform::HttpLimits::default(),
     };
     spawn(
         &mut tasks,
@@ -136,6 +146,8 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         auth: AuthArgs {
             jwt_secret: DEVELOPMENT_SECRET.into(),
         },
+        http: platform::HttpLimits::default(),
+        streams_per_caller: 8,
     };
     spawn(
         &mut tasks,
@@ -152,10 +164,11 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
     let bridge_config = pos_bridge::Config {
         addr: bridge_listener.local_addr()?,
         kafka: kafka.clone(),
-        postgres,
+        postgres: postgres.clone(),
         group: format!("test-{suffix}-bridge"),
         instance_id: None,
         settings_file: "unused.toml".into(),
+        http: platform::HttpLimits::default(),
     };
     // The test store's kitchen is the test's printer; nothing else is sent.
     let mut bridge_settings = pos_bridge::Settings::new(command_api.clone());
@@ -197,6 +210,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         pos: token(Role::Pos, "pos-1", &["e2e-downtown"]),
         admin: token(Role::Admin, "admin-1", &[]),
         command_config: command_template,
+        postgres,
         database,
         cancel,
         tasks,

@@ -9,6 +9,7 @@ mod commands;
 mod compose;
 mod helpers;
 mod holes;
+mod limits;
 mod ownership;
 mod poison;
 mod reads;

@@ -94,6 +94,13 @@ pub async fn spawn_env() -> TestEnv {
         transaction_timeout_ms: 10_000,
         ended_order_retention_secs: 86_400,
         gateway_timeout_ms: 300,
+        http: platform::HttpLimits::default(),
+        // The tests place many orders as one customer.
+        limits: command_api::Limits {
+            placements_per_minute: 1_000_000,
+            placement_burst: 1_000_000,
+            ..command_api::Limits::default()
+        },
     };
     tasks.push((
         "command-api",
@@ -110,6 +117,7 @@ pub async fn spawn_env() -> TestEnv {
         group: format!("bridge-test-{suffix}-projector"),
         batch_max: 500,
         dead_letter_topic: format!("bridge-test.{suffix}.projector-dead-letter"),
+        http: platform::HttpLimits::default(),
     };
     tasks.push((
         "projector",
@@ -125,6 +133,8 @@ pub async fn spawn_env() -> TestEnv {
         auth: AuthArgs {
             jwt_secret: DEVELOPMENT_SECRET.into(),
         },
+        http: platform::HttpLimits::default(),
+        streams_per_caller: 8,
     };
     tasks.push((
         "query-api",
@@ -243,6 +253,7 @@ impl TestEnv {
             group: format!("bridge-test-{}-bridge", self.suffix),
             instance_id: None,
             settings_file: "unused.toml".into(),
+            http: platform::HttpLimits::default(),
         }
     }
 

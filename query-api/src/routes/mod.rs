@@ -34,6 +34,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Menus as last rendered, valid while no change came in since.
     pub menus: Arc<DashMap<String, Rendered>>,
+    /// The event streams each caller holds open.
+    pub streams: crate::streams::Streams,
 }
 
 /// A rendered body and its tag, as of a generation of the read models (see
@@ -55,7 +57,7 @@ impl FromRef<AppState> for JwtKeys {
 }
 
 /// The whole HTTP surface of the service.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState, limits: &platform::HttpLimits) -> Router {
     let ready_pool = state.pool.clone();
     let ready: ReadyCheck = Arc::new(move || {
         let pool = ready_pool.clone();
@@ -70,7 +72,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/orders/{order_id}/events", get(order_events))
         .route("/v1/customers/me/orders", get(customer_orders))
         .merge(platform::openapi_route::<_, crate::ApiDoc>())
-        .layer(axum::middleware::from_fn(platform::track_requests))
+        .layer(axum::middleware::from_fn(platform::track_requests));
+    let router = platform::with_limits(router, limits)
         .with_state(state)
         .merge(platform::health_routes(ready));
     platform::with_problem_fallbacks(router)

@@ -24,6 +24,7 @@ use super::stores::{cursor, limit, money};
 use super::{AppState, conditional, internal, invalid_query, local, not_found, zone};
 use crate::dto::{LineModifier, OrderLine, OrderPage, OrderView, TimelineEntry, Totals};
 use crate::params::Params;
+use crate::streams::StreamSlot;
 
 /// The columns `OrderRecord::from_row` reads, from `orders o` joined with
 /// `stores s`.
@@ -191,7 +192,7 @@ fn parse_order_id(order_id: &str) -> Result<Uuid, Problem> {
 }
 
 async fn load(state: &AppState, order_id: Uuid) -> Result<Option<OrderRecord>, Problem> {
-    let client = state.pool.get().await.map_err(internal)?;
+    let client = platform::connection(&state.pool).await?;
     let statement = client
         .prepare_cached(ORDER_WITH_TIMELINE)
         .await
@@ -281,6 +282,7 @@ fn wait(wait_ms: Option<u64>) -> Result<Duration, Problem> {
         (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 400, description = "`invalid_query`", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
+        platform::Overload,
         (status = 404, description = "`order_not_found`: no such order, or not one the caller may see", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`version_not_reached` within `wait_ms`, with `current_version`", body = ProblemBody, content_type = "application/problem+json"),
     ),
@@ -328,7 +330,9 @@ pub(crate) async fn get_order(
         (status = 204, description = "The order has ended and nothing follows `Last-Event-ID`: stop reconnecting"),
         (status = 400, description = "`invalid_last_event_id`", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
+        platform::Overload,
         (status = 404, description = "`order_not_found`", body = ProblemBody, content_type = "application/problem+json"),
+        platform::TooMany,
     ),
     security(("bearer" = []))
 )]
@@ -339,6 +343,7 @@ pub(crate) async fn order_events(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     reader(&caller)?;
+    let slot = state.streams.open(&caller)?;
     let order_id = parse_order_id(&order_id)?;
     let after = match headers.get("last-event-id") {
         None => 0,
@@ -368,9 +373,11 @@ pub(crate) async fn order_events(
     {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    Ok(Sse::new(status_changes(state, order_id, after, order.tz))
-        .keep_alive(KeepAlive::default())
-        .into_response())
+    Ok(
+        Sse::new(status_changes(state, order_id, after, order.tz, slot))
+            .keep_alive(KeepAlive::default())
+            .into_response(),
+    )
 }
 
 const FINAL: [&str; 3] = ["completed", "rejected", "cancelled"];
@@ -382,6 +389,7 @@ fn status_changes(
     order_id: Uuid,
     after: i64,
     tz: Tz,
+    slot: StreamSlot,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     struct Follow {
         state: AppState,
@@ -433,11 +441,12 @@ fn status_changes(
             }
         }
     });
-    Counted(Box::pin(stream))
+    Counted(Box::pin(stream), slot)
 }
 
-/// A stream counted in `qsr_query_event_streams` while it is open.
-struct Counted<S>(S);
+/// A stream counted in `qsr_query_event_streams` while it is open, holding
+/// its caller's slot.
+struct Counted<S>(S, #[allow(dead_code)] StreamSlot);
 
 impl<S: Stream + Unpin> Stream for Counted<S> {
     type Item = S::Item;
@@ -499,6 +508,7 @@ pub(crate) struct HistoryParams {
         (status = 200, description = "The calling customer's orders, newest first", body = OrderPage),
         (status = 400, description = "`invalid_query` or `invalid_cursor`", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
+        platform::Overload,
     ),
     security(("bearer" = []))
 )]
@@ -509,7 +519,7 @@ pub(crate) async fn customer_orders(
 ) -> Result<Json<OrderPage>, Problem> {
     caller.require(&[Role::Customer])?;
     let limit = limit(params.limit)?;
-    let client = state.pool.get().await.map_err(internal)?;
+    let client = platform::connection(&state.pool).await?;
     let customer = caller.sub().to_owned();
     let cursor = match params.after {
         None => None,

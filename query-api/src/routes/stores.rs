@@ -38,6 +38,7 @@ const SLOTS_SHOWN: usize = 8;
         (status = 200, description = "The profile, open now or not, accepting or busy, and the next pickup slots with room (anyone)", body = StoreView, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `If-None-Match` tag"),
         (status = 404, description = "`store_not_found`", body = ProblemBody, content_type = "application/problem+json"),
+        platform::Overload,
     )
 )]
 pub(crate) async fn get_store(
@@ -45,7 +46,7 @@ pub(crate) async fn get_store(
     Path(store_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let client = state.pool.get().await.map_err(internal)?;
+    let client = platform::connection(&state.pool).await?;
     let statement = client
         .prepare_cached(
             "select name, timezone, currency, tax_rate_bps, hours, pickup, version, \
@@ -185,6 +186,7 @@ async fn open_slots(
         (status = 200, description = "The menu with live availability (anyone)", body = MenuView, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `If-None-Match` tag"),
         (status = 404, description = "`menu_not_found`: no such store, or no menu published", body = ProblemBody, content_type = "application/problem+json"),
+        platform::Overload,
     )
 )]
 pub(crate) async fn get_menu(
@@ -203,7 +205,7 @@ pub(crate) async fn get_menu(
     }) {
         return Ok(conditional(&headers, &hit.etag, json_bytes(hit.body)));
     }
-    let client = state.pool.get().await.map_err(internal)?;
+    let client = platform::connection(&state.pool).await?;
     let statement = client
         .prepare_cached(
             "select m.menu_version, s.unavailable, m.categories \
@@ -339,6 +341,7 @@ pub(crate) fn limit(requested: Option<i64>) -> Result<i64, Problem> {
         (status = 200, description = "The kitchen queue, oldest first (staff and pos of the store, admin)", body = OrderPage),
         (status = 400, description = "`invalid_query` or `invalid_cursor`", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
+        platform::Overload,
     ),
     security(("bearer" = []))
 )]
@@ -363,7 +366,7 @@ pub(crate) async fn kitchen_queue(
             })
             .collect::<Result<_, _>>()?,
     };
-    let client = state.pool.get().await.map_err(internal)?;
+    let client = platform::connection(&state.pool).await?;
     let cursor = match params.after {
         None => None,
         Some(after) => Some(cursor(&client, after, |o| o.store_id == store_id).await?),
@@ -435,6 +438,7 @@ pub(crate) struct SalesParams {
         (status = 200, description = "Orders, revenue, tax, tips and refunds by hour of the store's time zone (admin)", body = SalesView),
         (status = 400, description = "`invalid_query`", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
+        platform::Overload,
         (status = 404, description = "`store_not_found`", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -446,7 +450,7 @@ pub(crate) async fn get_sales(
     Params(params): Params<SalesParams>,
 ) -> Result<Json<SalesView>, Problem> {
     caller.require(&[Role::Admin])?;
-    let client = state.pool.get().await.map_err(internal)?;
+    let client = platform::connection(&state.pool).await?;
     let store = client
         .query_opt(
             "select timezone, currency from stores where store_id = $1",
