@@ -1,7 +1,7 @@
 # The two commands of the README, and the few around them. The work is done by
 # stack/stack.sh; `stack/stack.sh help` explains each command.
 
-.PHONY: run up down test lint bench bench-read bench-bridge infra-up infra-down status logs deps
+.PHONY: run up down test lint bench bench-cpu bench-read bench-bridge infra-up infra-down status logs deps
 
 ## Start Kafka, Postgres, the four services and the demo store; Ctrl-C stops all.
 run:
@@ -23,6 +23,11 @@ test:
 ## (override with ARGS="--rate 2500 --clients 128"). See BENCHMARKS.md.
 bench:
 	@stack/stack.sh bench $(or $(ARGS),--clients 256 --duration 20)
+
+## CPU per placed order, per process (from /proc), around `make bench`; the
+## stack must be up.
+bench-cpu:
+	@bench/cpu-per-order.sh $(or $(ARGS),--clients 256 --duration 20)
 
 ## The read-side benchmarks of BENCHMARKS.md ("Read side"), on a running stack.
 bench-read:
