@@ -234,6 +234,28 @@ pub struct OrderView {
     pub timeline: Option<Vec<TimelineEntry>>,
 }
 
+/// One event of an order's event stream (`text/event-stream`).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Only described: the stream is written by axum's `Sse`.
+pub struct StatusEvent {
+    /// The order's version at the change: resume after it with `Last-Event-ID`.
+    #[schema(pattern = "^[0-9]+$")]
+    pub id: String,
+    #[schema(value_type = StatusEventName)]
+    pub event: String,
+    /// A JSON object: `order_id`, `status`, `at` (in the store's time zone),
+    /// `version`, and `reason` (for `rejected` and `cancelled`, else null).
+    pub data: String,
+}
+
+/// The name of every event of an order's stream.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Only described.
+pub enum StatusEventName {
+    Status,
+}
+
 /// One page of orders.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderPage {

@@ -128,8 +128,18 @@ pub(crate) struct OrderPath {
 #[allow(dead_code)] // Never built: `conditional` reads the header.
 pub(crate) struct Conditional {
     /// An `ETag` of an earlier answer (or a comma-separated list of them, or `*`).
-    #[param(rename = "If-None-Match")]
-    if_none_match: Option<String>,
+    #[param(rename = "If-None-Match", required = false)]
+    if_none_match: String,
+}
+
+/// Where an event stream resumes.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Never built: `order_events` reads the header.
+pub(crate) struct Resume {
+    /// Resume after this event id (an order version).
+    #[param(rename = "Last-Event-ID", required = false, minimum = 0)]
+    last_event_id: i64,
 }
 
 fn invalid_query(detail: impl Into<String>) -> Problem {

@@ -22,9 +22,12 @@ use uuid::Uuid;
 
 use super::stores::{cursor, limit, money};
 use super::{
-    AppState, Conditional, OrderPath, conditional, internal, invalid_query, local, not_found, zone,
+    AppState, Conditional, OrderPath, Resume, conditional, internal, invalid_query, local,
+    not_found, zone,
 };
-use crate::dto::{LineModifier, OrderLine, OrderPage, OrderView, TimelineEntry, Totals};
+use crate::dto::{
+    LineModifier, OrderLine, OrderPage, OrderView, StatusEvent, TimelineEntry, Totals,
+};
 use crate::params::Params;
 
 /// The columns `OrderRecord::from_row` reads, from `orders o` joined with
@@ -259,11 +262,11 @@ fn reader(caller: &Caller) -> Result<(), Problem> {
 pub(crate) struct OrderParams {
     /// Wait until the read model holds this version of the order (the
     /// `version` a command answered with).
-    #[param(minimum = 0)]
+    #[param(minimum = 0, nullable = false)]
     min_version: Option<i64>,
     /// How long to wait for `min_version`, in milliseconds: default 2000, at
     /// most 10000.
-    #[param(maximum = 10000)]
+    #[param(maximum = 10000, nullable = false)]
     wait_ms: Option<u64>,
 }
 
@@ -334,12 +337,9 @@ pub(crate) async fn get_order(
 #[utoipa::path(
     get,
     path = "/v1/orders/{order_id}/events",
-    params(
-        OrderPath,
-        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "Resume after this event id (an order version)"),
-    ),
+    params(OrderPath, Resume),
     responses(
-        (status = 200, description = "Server-sent events (`text/event-stream`): one `status` event per status change, in order, with the order's version as its id; the stream ends after a final status", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events (`text/event-stream`): one `status` event per status change, in order, with the order's version as its id; the stream ends after a final status", content_type = "text/event-stream", body = StatusEvent),
         (status = 204, description = "The order has ended and nothing follows `Last-Event-ID`: stop reconnecting"),
         (status = 400, description = "`invalid_last_event_id`: not an integer of at least 0", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
@@ -502,9 +502,10 @@ async fn changes_after(
 #[into_params(parameter_in = Query)]
 pub(crate) struct HistoryParams {
     /// The `next_after` of the previous page.
+    #[param(nullable = false)]
     after: Option<Uuid>,
     /// 1-200, default 50.
-    #[param(minimum = 1, maximum = 200)]
+    #[param(minimum = 1, maximum = 200, nullable = false)]
     limit: Option<i64>,
 }
 

@@ -322,12 +322,13 @@ fn parse_status(name: &str) -> Result<OrderStatus, Problem> {
 pub(crate) struct QueueParams {
     /// Comma-separated statuses (`status=placed,ready`); by default the
     /// active ones (`placed`, `accepted`, `in_preparation`, `ready`).
-    #[param(value_type = Option<Vec<OrderStatus>>, style = Form, explode = false, min_items = 1)]
+    #[param(value_type = Vec<OrderStatus>, required = false, style = Form, explode = false, min_items = 1)]
     status: Option<String>,
     /// The `next_after` of the previous page.
+    #[param(nullable = false)]
     after: Option<Uuid>,
     /// 1-200, default 50.
-    #[param(minimum = 1, maximum = 200)]
+    #[param(minimum = 1, maximum = 200, nullable = false)]
     limit: Option<i64>,
 }
 
