@@ -35,6 +35,9 @@ COMMAND_API=http://127.0.0.1:8080
 QUERY_API=http://127.0.0.1:8081
 SERVICES=(projector command-api query-api pos-bridge print-sink)
 READY_TIMEOUT=${QSR_READY_TIMEOUT:-90}
+# The contract fuzz's schemathesis (PyPI), pinned, in a project-local virtualenv.
+SCHEMATHESIS_VERSION=4.32.5
+VENV=$STATE/venv
 
 # Previous runs' logs kept beside each log (NAME.log.1 is the last run's).
 LOG_GENERATIONS=3
@@ -53,13 +56,15 @@ Commands:
   infra-up      start only Kafka and Postgres
   infra-down    stop only Kafka and Postgres
   test [ARGS]   run 'cargo test ARGS', starting Kafka and Postgres first if they are
-                not running (and stopping them again afterwards)
+                not running (and stopping them again afterwards); the contract fuzz
+                finds schemathesis through QSR_SCHEMATHESIS
   bench [ARGS]  run the load generator (bench/, `loadgen --help`) against the
                 local stack, starting it first if needed
   status        say what is running
   logs [-f]     show (or follow) the logs in $LOGS
-  deps          install what this machine lacks (Debian packages, Rust components)
-                and fetch the Kafka jars with Maven (done by 'up' when missing)
+  deps          install what this machine lacks (Debian packages, Rust components,
+                schemathesis $SCHEMATHESIS_VERSION in $VENV) and fetch the Kafka jars
+                with Maven (done by 'up' when missing)
 
 Environment:
   DATABASE_URL          use this Postgres server instead of the project-local cluster
@@ -79,6 +84,7 @@ ensure_tools() {
   command -v kcat >/dev/null || missing+=(kcat)
   command -v curl >/dev/null || missing+=(curl)
   command -v psql >/dev/null || missing+=(postgresql-client-15)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   if [ -z "$EXTERNAL_DATABASE_URL" ] && [ ! -x "$PG_BIN/initdb" ]; then missing+=(postgresql-15); fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
@@ -104,6 +110,15 @@ check_disk() {
   if [ "${free_kb:-0}" -lt $((5 * 1024 * 1024)) ]; then
     log "warning: only $((free_kb / 1024)) MB free on $(df -P "$ROOT" | awk 'NR == 2 { print $6 }'); a clean build needs about 5 GB"
   fi
+}
+
+# schemathesis for the contract fuzz (e2e/tests/system/fuzz.rs), from PyPI.
+ensure_schemathesis() {
+  local st=$VENV/bin/st
+  if [ -x "$st" ] && [ "$("$st" --version 2>/dev/null)" = "st, version $SCHEMATHESIS_VERSION" ]; then return 0; fi
+  log "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 }
 
 fetch_kafka() {
@@ -538,8 +553,10 @@ cmd_run() {
 cmd_test() {
   local started=0 rc=0
   if ! infra_running; then started=1; fi
+  ensure_schemathesis
   infra_up
-  (cd "$ROOT" && QSR_KAFKA_BROKERS=$BROKERS QSR_TEST_DATABASE_URL=$(pg_url) cargo test --workspace "$@") || rc=$?
+  (cd "$ROOT" && QSR_KAFKA_BROKERS=$BROKERS QSR_TEST_DATABASE_URL=$(pg_url) QSR_SCHEMATHESIS=$VENV/bin/st \
+    cargo test --workspace "$@") || rc=$?
   if [ $started -eq 1 ]; then infra_down; fi
   return $rc
 }
@@ -579,7 +596,7 @@ case "${1:-help}" in
   bench) shift; cmd_bench "$@" ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
-  deps) ensure_tools; ensure_rust; fetch_kafka; check_disk ;;
+  deps) ensure_tools; ensure_rust; ensure_schemathesis; fetch_kafka; check_disk ;;
   help | -h | --help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

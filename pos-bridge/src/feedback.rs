@@ -66,23 +66,37 @@ struct KdsCallback {
     event: KdsEvent,
     /// The ticket the display shows, for the logs.
     #[serde(default)]
+    #[schema(max_length = 128)]
     ticket_id: Option<String>,
 }
+
+/// The longest `ticket_id` a display may send.
+const TICKET_ID_MAX: usize = 128;
 
 /// A POS system's report that an item or option ran out or is back.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StockUpdate {
     /// An item or modifier option id.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9-]{0,63}$")]
     id: String,
     available: bool,
+}
+
+/// Whether `id` is of the id form of the public API,
+/// `^[a-z0-9][a-z0-9-]{0,63}$`.
+fn is_catalog_id(id: &str) -> bool {
+    let lower_or_digit = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    id.len() <= 64
+        && id.starts_with(lower_or_digit)
+        && id.chars().all(|c| lower_or_digit(c) || c == '-')
 }
 
 #[utoipa::path(
     post,
     path = "/v1/feedback/{store_id}/kds",
     request_body = KdsCallback,
-    params(("store_id" = String, Path, description = "The store"), Signed),
+    params(StorePath, Signed),
     responses(FeedbackAnswers),
 )]
 async fn kds(
@@ -96,6 +110,17 @@ async fn kds(
         body: callback,
         ..
     } = authentic::<KdsCallback>(&state, &store_id, &headers, body)?;
+    if callback
+        .ticket_id
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > TICKET_ID_MAX)
+    {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            format!("ticket_id must be at most {TICKET_ID_MAX} characters"),
+        ));
+    }
     let action = match callback.event {
         KdsEvent::Started => "start",
         KdsEvent::Bumped => "ready",
@@ -122,7 +147,7 @@ async fn kds(
     post,
     path = "/v1/feedback/{store_id}/stock",
     request_body = StockUpdate,
-    params(("store_id" = String, Path, description = "The store"), Signed),
+    params(StorePath, Signed),
     responses(FeedbackAnswers),
 )]
 async fn stock(
@@ -136,17 +161,12 @@ async fn stock(
         body: update,
         request_id,
     } = authentic::<StockUpdate>(&state, &store_id, &headers, body)?;
-    let valid = !update.id.is_empty()
-        && update.id.len() <= 64
-        && update
-            .id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !valid {
+    if !is_catalog_id(&update.id) {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "validation_failed",
-            "id must be an item or option id: lower-case letters, digits and `-`",
+            "id must be an item or option id: a lower-case letter or digit, then up to 63 \
+             lower-case letters, digits and `-`",
         ));
     }
     tracing::info!(
@@ -282,16 +302,31 @@ async fn forward(
     Ok(answer)
 }
 
+/// The store of a feedback route.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Never built: the handlers take `Path<String>`.
+struct StorePath {
+    /// The store's id; one the bridge does not serve is `404 unknown_store`.
+    #[param(
+        pattern = r"^[a-z0-9][a-z0-9-]{0,63}$",
+        min_length = 1,
+        max_length = 64
+    )]
+    store_id: String,
+}
+
 /// The signature headers of every feedback request.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)] // Never built: `authentic` reads the headers itself.
 struct Signed {
-    /// Unix seconds when the request was signed.
-    #[param(rename = "x-qsr-timestamp")]
+    /// Unix seconds when the request was signed; more than the bridge's
+    /// tolerance (300 s by default) from its clock is `401`.
+    #[param(rename = "x-qsr-timestamp", pattern = "^[0-9]{1,12}$")]
     timestamp: String,
     /// `v1=` and the hex HMAC-SHA256 of `{timestamp}.{body}` with the store's feedback secret or one of its display secrets.
-    #[param(rename = "x-qsr-signature")]
+    #[param(rename = "x-qsr-signature", pattern = "^v1=[0-9a-f]{64}$")]
     signature: String,
 }
 
@@ -299,7 +334,8 @@ struct Signed {
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)] // Never built: it only describes answers.
 enum FeedbackAnswers {
-    /// command-api's answer, passed on.
+    /// command-api's answer, passed on: the order's or the store's new
+    /// version.
     #[response(status = 200)]
     Passed,
     /// `malformed_body` or `validation_failed`.
@@ -308,16 +344,30 @@ enum FeedbackAnswers {
     /// `invalid_signature`: missing, wrong or stale signature.
     #[response(status = 401, content_type = "application/problem+json")]
     Unsigned(platform::ProblemBody<'static>),
-    /// `unknown_store`: the bridge does not serve the store.
+    /// command-api's refusal of the store's `pos` token, passed on.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(platform::ProblemBody<'static>),
+    /// `unknown_store`: the bridge does not serve the store; or command-api's
+    /// `order_not_found` or `store_not_found`, passed on.
     #[response(status = 404, content_type = "application/problem+json")]
     UnknownStore(platform::ProblemBody<'static>),
     /// command-api's refusal, e.g. `invalid_transition`, passed on.
     #[response(status = 409, content_type = "application/problem+json")]
     Refused(platform::ProblemBody<'static>),
+    /// `order_gone`: command-api no longer changes the order, passed on.
+    #[response(status = 410, content_type = "application/problem+json")]
+    Gone(platform::ProblemBody<'static>),
+    /// `payload_too_large`: a body over 64 KiB.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(platform::ProblemBody<'static>),
+    /// command-api's refusal of the command's content, e.g.
+    /// `item_not_found` for an id the store's menu lacks, passed on.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(platform::ProblemBody<'static>),
     /// `command_api_unavailable`.
     #[response(status = 502, content_type = "application/problem+json")]
     Unreachable(platform::ProblemBody<'static>),
-    /// `pos_token_missing`.
+    /// `pos_token_missing`; or command-api's `unavailable`, passed on.
     #[response(status = 503, content_type = "application/problem+json")]
     NoToken(platform::ProblemBody<'static>),
 }

@@ -1,22 +1,80 @@
 //! The bodies the query API answers with, as the OpenAPI document shows them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// An amount in the currency's minor units.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct Money {
     pub amount: i64,
+    /// ISO 4217 code.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
+}
+
+/// An order's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Placed,
+    Accepted,
+    InPreparation,
+    Ready,
+    Completed,
+    Rejected,
+    Cancelled,
+}
+
+impl OrderStatus {
+    /// The name the read model stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::Accepted => "accepted",
+            OrderStatus::InPreparation => "in_preparation",
+            OrderStatus::Ready => "ready",
+            OrderStatus::Completed => "completed",
+            OrderStatus::Rejected => "rejected",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// An order's payment status.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[allow(dead_code)] // Only described: bodies carry the read model's name of it.
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Authorized,
+    Captured,
+    Voided,
+    PartiallyRefunded,
+    Refunded,
+}
+
+/// A day of the week.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[allow(dead_code)] // Only described: bodies carry the wire name of it.
+#[serde(rename_all = "lowercase")]
+pub enum Day {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpeningHours {
-    /// `mon` … `sun`.
+    #[schema(value_type = Day)]
     pub day: String,
     /// `HH:MM`, local time.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub open: String,
     /// `HH:MM`; at or before `open` it runs past midnight.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub close: String,
 }
 
@@ -32,6 +90,7 @@ pub struct Pickup {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Slot {
     /// The slot's start, in the store's time zone.
+    #[schema(format = DateTime)]
     pub start: String,
     /// How many more orders it takes.
     pub remaining: u32,
@@ -40,10 +99,13 @@ pub struct Slot {
 /// A store's profile and how it is doing now.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StoreView {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub store_id: String,
     pub name: String,
     /// IANA time zone.
     pub timezone: String,
+    /// ISO 4217 code.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
     pub tax_rate_bps: u32,
     pub hours: Vec<OpeningHours>,
@@ -130,8 +192,10 @@ pub struct Totals {
 /// One status an order has had.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntry {
+    #[schema(value_type = OrderStatus)]
     pub status: String,
     /// When it happened, in the store's time zone.
+    #[schema(format = DateTime)]
     pub at: String,
     /// The order's version at the change (the id of its server-sent event).
     pub version: i64,
@@ -143,24 +207,53 @@ pub struct TimelineEntry {
 /// An order as the read model holds it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderView {
+    #[schema(format = Uuid)]
     pub order_id: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub store_id: String,
+    #[schema(value_type = OrderStatus)]
     pub status: String,
+    #[schema(value_type = Option<PaymentStatus>)]
     pub payment_status: Option<String>,
     pub version: i64,
     pub lines: Vec<OrderLine>,
     pub totals: Totals,
     /// In the store's time zone.
+    #[schema(format = DateTime)]
     pub pickup_at: String,
     /// Whether the customer asked for as soon as possible.
     pub asap: bool,
+    #[schema(format = DateTime)]
     pub placed_at: String,
     /// The store's estimate, once it accepted the order.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub ready_at: Option<String>,
     /// Every status change, oldest first (on `GET /v1/orders/{order_id}` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<TimelineEntry>>,
+}
+
+/// One event of an order's event stream (`text/event-stream`).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Only described: the stream is written by axum's `Sse`.
+pub struct StatusEvent {
+    /// The order's version at the change: resume after it with `Last-Event-ID`.
+    #[schema(pattern = "^[0-9]+$")]
+    pub id: String,
+    #[schema(value_type = StatusEventName)]
+    pub event: String,
+    /// A JSON object: `order_id`, `status`, `at` (in the store's time zone),
+    /// `version`, and `reason` (for `rejected` and `cancelled`, else null).
+    pub data: String,
+}
+
+/// The name of every event of an order's stream.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Only described.
+pub enum StatusEventName {
+    Status,
 }
 
 /// One page of orders.
@@ -169,6 +262,7 @@ pub struct OrderPage {
     pub orders: Vec<OrderView>,
     /// Pass as `after` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
     pub next_after: Option<String>,
 }
 
@@ -177,7 +271,9 @@ pub struct OrderPage {
 pub struct SalesHour {
     /// The hour's start, in the store's time zone (a day of clock changes has
     /// 23 or 25 of them).
+    #[schema(format = DateTime)]
     pub hour: String,
+    #[schema(minimum = 0)]
     pub orders: i64,
     /// The subtotals of the orders placed in the hour that stand (not
     /// rejected or cancelled).
@@ -193,6 +289,7 @@ pub struct SalesHour {
 pub struct SalesView {
     pub store_id: String,
     /// `YYYY-MM-DD` in the store's time zone.
+    #[schema(format = Date)]
     pub date: String,
     pub timezone: String,
     pub hours: Vec<SalesHour>,
@@ -201,6 +298,7 @@ pub struct SalesView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SalesTotals {
+    #[schema(minimum = 0)]
     pub orders: i64,
     pub revenue: Money,
     pub tax: Money,

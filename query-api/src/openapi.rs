@@ -74,4 +74,84 @@ mod tests {
             assert!(schemas.contains_key(schema), "no schema {schema}");
         }
     }
+
+    /// The parameter `name` of `GET path`, as the document states it.
+    fn parameter(doc: &serde_json::Value, path: &str, name: &str) -> serde_json::Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("GET {path} has no parameter {name}"))
+            .clone()
+    }
+
+    /// Generated clients learn from the document what the server accepts:
+    /// every rule the handlers enforce is stated (the contract fuzz in
+    /// `e2e/tests/system/fuzz.rs` checks the document against the server).
+    #[test]
+    fn states_the_rules_the_server_enforces() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for path in [
+            "/v1/stores/{store_id}",
+            "/v1/stores/{store_id}/menu",
+            "/v1/stores/{store_id}/orders",
+            "/v1/stores/{store_id}/sales",
+        ] {
+            let store = parameter(&doc, path, "store_id");
+            assert_eq!(store["in"], "path");
+            assert_eq!(
+                store["schema"]["pattern"], "^[a-z0-9][a-z0-9-]{0,63}$",
+                "{path}"
+            );
+        }
+        for path in ["/v1/orders/{order_id}", "/v1/orders/{order_id}/events"] {
+            assert_eq!(
+                parameter(&doc, path, "order_id")["schema"]["format"],
+                "uuid"
+            );
+        }
+        for path in ["/v1/stores/{store_id}/orders", "/v1/customers/me/orders"] {
+            let limit = &parameter(&doc, path, "limit")["schema"];
+            assert_eq!(
+                (&limit["minimum"], &limit["maximum"]),
+                (&1.into(), &200.into())
+            );
+            assert_eq!(parameter(&doc, path, "after")["schema"]["format"], "uuid");
+        }
+        let status = parameter(&doc, "/v1/stores/{store_id}/orders", "status");
+        assert_eq!(
+            (&status["style"], &status["explode"]),
+            (&"form".into(), &false.into())
+        );
+        assert_eq!(status["schema"]["minItems"], 1);
+        let order = "/v1/orders/{order_id}";
+        assert_eq!(
+            parameter(&doc, order, "wait_ms")["schema"]["maximum"],
+            10_000
+        );
+        assert_eq!(
+            parameter(&doc, order, "min_version")["schema"]["minimum"],
+            0
+        );
+        let resume = parameter(&doc, "/v1/orders/{order_id}/events", "Last-Event-ID");
+        assert_eq!(resume["schema"]["minimum"], 0);
+        assert_eq!(
+            parameter(&doc, "/v1/stores/{store_id}/sales", "date")["schema"]["format"],
+            "date"
+        );
+        let statuses = doc["components"]["schemas"]["OrderStatus"]["enum"].clone();
+        assert_eq!(
+            statuses,
+            serde_json::json!([
+                "placed",
+                "accepted",
+                "in_preparation",
+                "ready",
+                "completed",
+                "rejected",
+                "cancelled"
+            ])
+        );
+    }
 }

@@ -31,6 +31,9 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 pub struct TestSystem {
     pub command_api: String,
     pub query_api: String,
+    /// pos-bridge's feedback API; requests for the test store are signed
+    /// with [`FEEDBACK_SECRET`].
+    pub bridge: String,
     pub kafka: KafkaArgs,
     /// Where the projector puts records it cannot take.
     pub dead_letter_topic: String,
@@ -158,6 +161,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         settings_file: "unused.toml".into(),
     };
     // The test store's kitchen is the test's printer; nothing else is sent.
+    // Its feedback is signed with FEEDBACK_SECRET and sent with a pos token.
     let mut bridge_settings = pos_bridge::Settings::new(command_api.clone());
     bridge_settings.dead_letter_topic = format!("test.{suffix}.bridge-dead-letter");
     bridge_settings.stores.insert(
@@ -166,8 +170,12 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
             timezone: None,
             prep_minutes: 0,
             auto_accept: false,
-            pos_token: None,
-            feedback_secret: None,
+            pos_token: Some(pos_bridge::Secret::new(token(
+                Role::Pos,
+                "pos-bridge",
+                &[STORE],
+            ))),
+            feedback_secret: Some(pos_bridge::Secret::new(FEEDBACK_SECRET)),
             printers: vec![printer.local_addr()?.to_string()],
             kds: Vec::new(),
         },
@@ -186,6 +194,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
     let mut system = TestSystem {
         command_api,
         query_api,
+        bridge: bridge_url,
         kafka,
         dead_letter_topic,
         database_url,
@@ -205,7 +214,7 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         system.command_api.clone(),
         system.query_api.clone(),
         projector_url,
-        bridge_url,
+        system.bridge.clone(),
     ] {
         system.wait_ready(&url).await?;
     }
@@ -357,6 +366,9 @@ impl TestSystem {
 }
 
 pub const STORE: &str = "e2e-downtown";
+
+/// The test store's feedback secret at pos-bridge.
+pub const FEEDBACK_SECRET: &str = "e2e-feedback-secret-0123456789";
 
 pub fn store_body(max_orders_per_slot: u32) -> Value {
     // Open around the clock, so the test passes whenever it runs.

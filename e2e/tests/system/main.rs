@@ -7,6 +7,7 @@
 
 mod commands;
 mod compose;
+mod fuzz;
 mod helpers;
 mod holes;
 mod ownership;

@@ -90,6 +90,58 @@ fn not_found(code: &'static str, what: &str) -> Problem {
     )
 }
 
+/// A store id from the path. One not of the id form names no store: `404`
+/// with `code`, before it reaches the database.
+fn parse_store_id(raw: String, code: &'static str) -> Result<String, Problem> {
+    match domain::StoreId::parse(&raw) {
+        Ok(_) => Ok(raw),
+        Err(_) => Err(not_found(code, "the store")),
+    }
+}
+
+/// The path of a store's resources, as the documents state it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Never built: handlers take `Path<String>` and parse it.
+pub(crate) struct StorePath {
+    /// The store's id.
+    #[param(
+        pattern = r"^[a-z0-9][a-z0-9-]{0,63}$",
+        min_length = 1,
+        max_length = 64
+    )]
+    store_id: String,
+}
+
+/// The path of an order's resources.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Never built: an id that is not a UUID is a `404`.
+pub(crate) struct OrderPath {
+    /// The order's id.
+    order_id: uuid::Uuid,
+}
+
+/// A conditional read: `304 Not Modified` when the tag still matches.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Never built: `conditional` reads the header.
+pub(crate) struct Conditional {
+    /// An `ETag` of an earlier answer (or a comma-separated list of them, or `*`).
+    #[param(rename = "If-None-Match", required = false)]
+    if_none_match: String,
+}
+
+/// Where an event stream resumes.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Never built: `order_events` reads the header.
+pub(crate) struct Resume {
+    /// Resume after this event id (an order version).
+    #[param(rename = "Last-Event-ID", required = false, minimum = 0)]
+    last_event_id: i64,
+}
+
 fn invalid_query(detail: impl Into<String>) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, "invalid_query", detail)
 }

@@ -21,8 +21,13 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::stores::{cursor, limit, money};
-use super::{AppState, conditional, internal, invalid_query, local, not_found, zone};
-use crate::dto::{LineModifier, OrderLine, OrderPage, OrderView, TimelineEntry, Totals};
+use super::{
+    AppState, Conditional, OrderPath, Resume, conditional, internal, invalid_query, local,
+    not_found, zone,
+};
+use crate::dto::{
+    LineModifier, OrderLine, OrderPage, OrderView, StatusEvent, TimelineEntry, Totals,
+};
 use crate::params::Params;
 
 /// The columns `OrderRecord::from_row` reads, from `orders o` joined with
@@ -257,10 +262,22 @@ fn reader(caller: &Caller) -> Result<(), Problem> {
 pub(crate) struct OrderParams {
     /// Wait until the read model holds this version of the order (the
     /// `version` a command answered with).
+    #[param(minimum = 0, nullable = false)]
     min_version: Option<i64>,
     /// How long to wait for `min_version`, in milliseconds: default 2000, at
     /// most 10000.
+    #[param(maximum = 10000, nullable = false)]
     wait_ms: Option<u64>,
+}
+
+/// `min_version`, which is never negative.
+fn min_version(requested: Option<i64>) -> Result<Option<i64>, Problem> {
+    match requested {
+        Some(n) if n < 0 => Err(invalid_query(format!(
+            "min_version must be at least 0, not {n}"
+        ))),
+        n => Ok(n),
+    }
 }
 
 fn wait(wait_ms: Option<u64>) -> Result<Duration, Problem> {
@@ -275,11 +292,11 @@ fn wait(wait_ms: Option<u64>) -> Result<Duration, Problem> {
 #[utoipa::path(
     get,
     path = "/v1/orders/{order_id}",
-    params(("order_id" = String, Path, description = "The order"), OrderParams),
+    params(OrderPath, OrderParams, Conditional),
     responses(
         (status = 200, description = "The order with its timeline (its customer, the store's staff, admin)", body = OrderView, headers(("ETag" = String, description = "The order's version"))),
-        (status = 304, description = "Unchanged since the `If-None-Match` version"),
-        (status = 400, description = "`invalid_query`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 304, description = "Unchanged since the `If-None-Match` version", headers(("ETag" = String, description = "The order's version"))),
+        (status = 400, description = "`invalid_query`: a parameter the document does not allow", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
         (status = 404, description = "`order_not_found`: no such order, or not one the caller may see", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`version_not_reached` within `wait_ms`, with `current_version`", body = ProblemBody, content_type = "application/problem+json"),
@@ -295,8 +312,9 @@ pub(crate) async fn get_order(
 ) -> Result<Response, Problem> {
     reader(&caller)?;
     let wait = wait(params.wait_ms)?;
+    let min_version = min_version(params.min_version)?;
     let order_id = parse_order_id(&order_id)?;
-    let order = match params.min_version {
+    let order = match min_version {
         Some(min_version) => {
             await_order(
                 &state,
@@ -319,14 +337,11 @@ pub(crate) async fn get_order(
 #[utoipa::path(
     get,
     path = "/v1/orders/{order_id}/events",
-    params(
-        ("order_id" = String, Path, description = "The order"),
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (an order version)"),
-    ),
+    params(OrderPath, Resume),
     responses(
-        (status = 200, description = "Server-sent events (`text/event-stream`): one `status` event per status change, in order, with the order's version as its id; the stream ends after a final status", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events (`text/event-stream`): one `status` event per status change, in order, with the order's version as its id; the stream ends after a final status", content_type = "text/event-stream", body = StatusEvent),
         (status = 204, description = "The order has ended and nothing follows `Last-Event-ID`: stop reconnecting"),
-        (status = 400, description = "`invalid_last_event_id`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_last_event_id`: not an integer of at least 0", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
         (status = 404, description = "`order_not_found`", body = ProblemBody, content_type = "application/problem+json"),
     ),
@@ -346,11 +361,12 @@ pub(crate) async fn order_events(
             .to_str()
             .ok()
             .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|after| *after >= 0)
             .ok_or_else(|| {
                 Problem::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_last_event_id",
-                    "Last-Event-ID must be an event id this stream sent (an integer)",
+                    "Last-Event-ID must be an event id this stream sent (an integer of at least 0)",
                 )
             })?,
     };
@@ -486,8 +502,10 @@ async fn changes_after(
 #[into_params(parameter_in = Query)]
 pub(crate) struct HistoryParams {
     /// The `next_after` of the previous page.
+    #[param(nullable = false)]
     after: Option<Uuid>,
     /// 1-200, default 50.
+    #[param(minimum = 1, maximum = 200, nullable = false)]
     limit: Option<i64>,
 }
 
@@ -497,7 +515,7 @@ pub(crate) struct HistoryParams {
     params(HistoryParams),
     responses(
         (status = 200, description = "The calling customer's orders, newest first", body = OrderPage),
-        (status = 400, description = "`invalid_query` or `invalid_cursor`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query`: a parameter the document does not allow; `invalid_cursor`: `after` names no order of the customer's", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
     ),
     security(("bearer" = []))

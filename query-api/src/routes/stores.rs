@@ -18,12 +18,12 @@ use uuid::Uuid;
 
 use super::orders::{ORDER_COLUMNS, OrderRecord, page};
 use super::{
-    AppState, RENDERED_MAX, Rendered, conditional, etag_of, internal, invalid_query, json_bytes,
-    local, not_found, zone,
+    AppState, Conditional, RENDERED_MAX, Rendered, StorePath, conditional, etag_of, internal,
+    invalid_query, json_bytes, local, not_found, parse_store_id, zone,
 };
 use crate::dto::{
     MenuCategory, MenuGroup, MenuItem, MenuOption, MenuView, Money, OpeningHours, OrderPage,
-    Pickup, SalesHour, SalesTotals, SalesView, Slot, StoreView,
+    OrderStatus, Pickup, SalesHour, SalesTotals, SalesView, Slot, StoreView,
 };
 use crate::params::Params;
 
@@ -33,11 +33,11 @@ const SLOTS_SHOWN: usize = 8;
 #[utoipa::path(
     get,
     path = "/v1/stores/{store_id}",
-    params(("store_id" = String, Path, description = "The store")),
+    params(StorePath, Conditional),
     responses(
         (status = 200, description = "The profile, open now or not, accepting or busy, and the next pickup slots with room (anyone)", body = StoreView, headers(("ETag" = String))),
-        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
-        (status = 404, description = "`store_not_found`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag", headers(("ETag" = String))),
+        (status = 404, description = "`store_not_found`: no such store (an id not of the id form names none)", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn get_store(
@@ -45,6 +45,7 @@ pub(crate) async fn get_store(
     Path(store_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    let store_id = parse_store_id(store_id, "store_not_found")?;
     let client = state.pool.get().await.map_err(internal)?;
     let statement = client
         .prepare_cached(
@@ -180,10 +181,10 @@ async fn open_slots(
 #[utoipa::path(
     get,
     path = "/v1/stores/{store_id}/menu",
-    params(("store_id" = String, Path, description = "The store")),
+    params(StorePath, Conditional),
     responses(
         (status = 200, description = "The menu with live availability (anyone)", body = MenuView, headers(("ETag" = String))),
-        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag", headers(("ETag" = String))),
         (status = 404, description = "`menu_not_found`: no such store, or no menu published", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -192,6 +193,7 @@ pub(crate) async fn get_menu(
     Path(store_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    let store_id = parse_store_id(store_id, "menu_not_found")?;
     // Read before the database: a change after this makes the entry stale.
     let generation = state.changes.generation();
     if let Some(hit) = generation.and_then(|g| {
@@ -299,27 +301,34 @@ pub(crate) fn money(m: &MoneyV1) -> Money {
 }
 
 /// The statuses of the orders a kitchen works on.
-const ACTIVE: [&str; 4] = ["placed", "accepted", "in_preparation", "ready"];
-const STATUSES: [&str; 7] = [
-    "placed",
-    "accepted",
-    "in_preparation",
-    "ready",
-    "completed",
-    "rejected",
-    "cancelled",
+const ACTIVE: [OrderStatus; 4] = [
+    OrderStatus::Placed,
+    OrderStatus::Accepted,
+    OrderStatus::InPreparation,
+    OrderStatus::Ready,
 ];
+
+/// A status of the `status` filter.
+fn parse_status(name: &str) -> Result<OrderStatus, Problem> {
+    use serde::de::IntoDeserializer;
+    let name: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+        name.into_deserializer();
+    OrderStatus::deserialize(name).map_err(|e| invalid_query(format!("status: {e}")))
+}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct QueueParams {
-    /// Comma-separated statuses; by default the active ones (`placed`,
-    /// `accepted`, `in_preparation`, `ready`).
+    /// Comma-separated statuses (`status=placed,ready`); by default the
+    /// active ones (`placed`, `accepted`, `in_preparation`, `ready`).
+    #[param(value_type = Vec<OrderStatus>, required = false, style = Form, explode = false, min_items = 1)]
     status: Option<String>,
     /// The `next_after` of the previous page.
+    #[param(nullable = false)]
     after: Option<Uuid>,
     /// 1-200, default 50.
+    #[param(minimum = 1, maximum = 200, nullable = false)]
     limit: Option<i64>,
 }
 
@@ -334,11 +343,12 @@ pub(crate) fn limit(requested: Option<i64>) -> Result<i64, Problem> {
 #[utoipa::path(
     get,
     path = "/v1/stores/{store_id}/orders",
-    params(("store_id" = String, Path, description = "The store"), QueueParams),
+    params(StorePath, QueueParams),
     responses(
         (status = 200, description = "The kitchen queue, oldest first (staff and pos of the store, admin)", body = OrderPage),
-        (status = 400, description = "`invalid_query` or `invalid_cursor`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query`: a parameter the document does not allow; `invalid_cursor`: `after` names no order of this queue", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
+        (status = 404, description = "`store_not_found`: the id is not of the id form", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -350,17 +360,13 @@ pub(crate) async fn kitchen_queue(
 ) -> Result<Json<OrderPage>, Problem> {
     caller.require(&[Role::Staff, Role::Pos, Role::Admin])?;
     caller.require_store(&store_id)?;
+    let store_id = parse_store_id(store_id, "store_not_found")?;
     let limit = limit(params.limit)?;
     let statuses: Vec<&str> = match &params.status {
-        None => ACTIVE.to_vec(),
+        None => ACTIVE.map(OrderStatus::as_str).to_vec(),
         Some(list) => list
             .split(',')
-            .map(|s| {
-                STATUSES
-                    .into_iter()
-                    .find(|known| *known == s.trim())
-                    .ok_or_else(|| invalid_query(format!("unknown status {s:?}")))
-            })
+            .map(|s| parse_status(s).map(OrderStatus::as_str))
             .collect::<Result<_, _>>()?,
     };
     let client = state.pool.get().await.map_err(internal)?;
@@ -430,12 +436,12 @@ pub(crate) struct SalesParams {
 #[utoipa::path(
     get,
     path = "/v1/stores/{store_id}/sales",
-    params(("store_id" = String, Path, description = "The store"), SalesParams),
+    params(StorePath, SalesParams),
     responses(
         (status = 200, description = "Orders, revenue, tax, tips and refunds by hour of the store's time zone (admin)", body = SalesView),
-        (status = 400, description = "`invalid_query`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query`: a parameter the document does not allow", body = ProblemBody, content_type = "application/problem+json"),
         platform::Refusals,
-        (status = 404, description = "`store_not_found`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`store_not_found`: no such store (an id not of the id form names none)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -446,6 +452,7 @@ pub(crate) async fn get_sales(
     Params(params): Params<SalesParams>,
 ) -> Result<Json<SalesView>, Problem> {
     caller.require(&[Role::Admin])?;
+    let store_id = parse_store_id(store_id, "store_not_found")?;
     let client = state.pool.get().await.map_err(internal)?;
     let store = client
         .query_opt(
