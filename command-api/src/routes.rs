@@ -22,9 +22,10 @@ use uuid::Uuid;
 
 use crate::dto::{
     AcceptBody, AvailabilityBody, CartRefusal, EmptyBody, MenuBody, OrderView, PlaceOrderBody,
-    QuoteBody, QuoteView, ReasonBody, RefundBody, StatusBody, StoreBody, StoreView, parse_reason,
+    QuoteBody, QuoteView, ReasonBody, RefundBody, StatusBody, StoreBody, StoreRefusal, StoreView,
+    is_visible_ascii_key, parse_reason,
 };
-use crate::openapi::{CommandProblems, Conflict, IdempotencyKey, IfMatch};
+use crate::openapi::{CommandProblems, Conflict, Gone, IdempotencyKey, IfMatch};
 use crate::payments::{Gateway, within};
 use crate::writer::{CommandMeta, Outcome, Work, Writers};
 
@@ -118,6 +119,16 @@ fn order_not_found() -> Problem {
     )
 }
 
+/// A store's body that cannot be taken.
+fn refused_store(refusal: StoreRefusal) -> Problem {
+    match refusal {
+        StoreRefusal::Invalid(errors) => invalid(errors),
+        StoreRefusal::Rule(detail) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_store", detail)
+        }
+    }
+}
+
 /// A placing or quoting body that cannot be taken.
 fn refused_cart(refusal: CartRefusal) -> Problem {
     match refusal {
@@ -164,7 +175,7 @@ fn idempotency(
     let key = value
         .to_str()
         .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .filter(|k| is_visible_ascii_key(k))
         .ok_or_else(|| field_error("Idempotency-Key", "must be 1-255 visible ASCII characters"))?;
     Ok(Some(Idempotency {
         key: format!("{}/{key}", key_scope(caller, store_id)),
@@ -172,7 +183,8 @@ fn idempotency(
     }))
 }
 
-/// The version in `If-Match: "N"`, if any.
+/// The version in `If-Match: "N"` (or `W/"N"`), 1-19 digits, if any: what
+/// the document's pattern `^(W/)?"[0-9]{1,19}"$` states.
 fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
@@ -180,7 +192,10 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     value
         .to_str()
         .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .map(|v| v.trim())
+        .map(|v| v.strip_prefix("W/").unwrap_or(v))
+        .and_then(|v| v.strip_prefix('"')?.strip_suffix('"'))
+        .filter(|v| (1..=19).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|v| v.parse().ok())
         .map(Some)
         .ok_or_else(|| {
@@ -283,7 +298,7 @@ async fn store_command(state: &AppState, decision: Decision<'_>) -> Result<Respo
     put,
     path = "/v1/stores/{store_id}",
     request_body = StoreBody,
-    params(("store_id" = String, Path, description = "The store"), IdempotencyKey, IfMatch),
+    params(("store_id" = String, Path, description = "The store", pattern = "^[a-z0-9][a-z0-9-]{0,63}$"), IdempotencyKey, IfMatch),
     responses((status = 200, description = "The store's new version (admin)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
     security(("bearer" = []))
 )]
@@ -296,7 +311,7 @@ pub(crate) async fn put_store(
 ) -> Result<Response, Problem> {
     caller.require(&[Role::Admin])?;
     let store_id = parse_store_id(&store_id)?;
-    let action = Action::ConfigureStore(request.body.parse().map_err(invalid)?);
+    let action = Action::ConfigureStore(request.body.parse().map_err(refused_store)?);
     let decision = Decision {
         caller: &caller,
         headers: &headers,
@@ -311,7 +326,7 @@ pub(crate) async fn put_store(
     put,
     path = "/v1/stores/{store_id}/menu",
     request_body = MenuBody,
-    params(("store_id" = String, Path, description = "The store"), IdempotencyKey, IfMatch),
+    params(("store_id" = String, Path, description = "The store", pattern = "^[a-z0-9][a-z0-9-]{0,63}$"), IdempotencyKey, IfMatch),
     responses((status = 200, description = "The new store and menu versions (admin)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
     security(("bearer" = []))
 )]
@@ -339,7 +354,7 @@ pub(crate) async fn put_menu(
     put,
     path = "/v1/stores/{store_id}/items/{item_id}/availability",
     request_body = AvailabilityBody,
-    params(("store_id" = String, Path, description = "The store"), ("item_id" = String, Path, description = "An item or modifier option id"), IdempotencyKey, IfMatch),
+    params(("store_id" = String, Path, description = "The store", pattern = "^[a-z0-9][a-z0-9-]{0,63}$"), ("item_id" = String, Path, description = "An item or modifier option id", pattern = "^[a-z0-9][a-z0-9-]{0,63}$"), IdempotencyKey, IfMatch),
     responses((status = 200, description = "Item or option taken off or put back (staff, pos)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
     security(("bearer" = []))
 )]
@@ -372,7 +387,7 @@ pub(crate) async fn put_availability(
     put,
     path = "/v1/stores/{store_id}/status",
     request_body = StatusBody,
-    params(("store_id" = String, Path, description = "The store"), IdempotencyKey, IfMatch),
+    params(("store_id" = String, Path, description = "The store", pattern = "^[a-z0-9][a-z0-9-]{0,63}$"), IdempotencyKey, IfMatch),
     responses((status = 200, description = "Paused, resumed or busy (staff, pos)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
     security(("bearer" = []))
 )]
@@ -654,8 +669,8 @@ const STORE_ROLES: &[Role] = &[Role::Staff, Role::Pos];
     post,
     path = "/v1/orders/{order_id}/accept",
     request_body = AcceptBody,
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Accepted (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Accepted (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn accept_order(
@@ -682,8 +697,8 @@ pub(crate) async fn accept_order(
     post,
     path = "/v1/orders/{order_id}/reject",
     request_body = ReasonBody,
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Rejected; the payment is voided (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Rejected; the payment is voided (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn reject_order(
@@ -709,8 +724,8 @@ pub(crate) async fn reject_order(
 #[utoipa::path(
     post,
     path = "/v1/orders/{order_id}/start",
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Preparation started (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Preparation started (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn start_order(
@@ -735,8 +750,8 @@ pub(crate) async fn start_order(
 #[utoipa::path(
     post,
     path = "/v1/orders/{order_id}/ready",
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Ready for pickup (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Ready for pickup (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn ready_order(
@@ -761,8 +776,8 @@ pub(crate) async fn ready_order(
 #[utoipa::path(
     post,
     path = "/v1/orders/{order_id}/complete",
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Picked up; the payment is captured (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Picked up; the payment is captured (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn complete_order(
@@ -788,8 +803,8 @@ pub(crate) async fn complete_order(
     post,
     path = "/v1/orders/{order_id}/cancel",
     request_body = ReasonBody,
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Cancelled; voided (customer before acceptance, staff, admin)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Cancelled; voided (customer before acceptance, staff, admin)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn cancel_order(
@@ -817,8 +832,8 @@ pub(crate) async fn cancel_order(
     post,
     path = "/v1/orders/{order_id}/refunds",
     request_body = RefundBody,
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Refunded up to what was captured (staff, admin)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Refunded up to what was captured (staff, admin)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn refund_order(
