@@ -55,12 +55,13 @@ pub(crate) struct IdempotencyKey {
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)] // Never built: the handlers read the header themselves.
 pub(crate) struct IfMatch {
-    /// The quoted version this command expects, e.g. `"3"` (or `W/"3"`);
+    /// The version this command expects, quoted as its `ETag`, e.g. `"3"`
+    /// (`W/"3"` and a bare `3` are taken too);
     /// another version than the aggregate's: `409 version_conflict`.
     #[param(
         rename = "If-Match",
         nullable = false,
-        pattern = "^(W/)?\"[0-9]{1,19}\"$"
+        pattern = "^(W/)?(\"[0-9]{1,19}\"|[0-9]{1,19})$"
     )]
     version: Option<String>,
 }

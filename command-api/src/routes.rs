@@ -183,8 +183,8 @@ fn idempotency(
     }))
 }
 
-/// The version in `If-Match: "N"` (or `W/"N"`), 1-19 digits, if any: what
-/// the document's pattern `^(W/)?"[0-9]{1,19}"$` states.
+/// The version in `If-Match: "N"` (or `W/"N"`, or a bare `N`), 1-19 digits,
+/// if any: what the document's pattern states.
 fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
@@ -194,7 +194,11 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
         .ok()
         .map(|v| v.trim())
         .map(|v| v.strip_prefix("W/").unwrap_or(v))
-        .and_then(|v| v.strip_prefix('"')?.strip_suffix('"'))
+        .map(|v| {
+            v.strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v)
+        })
         .filter(|v| (1..=19).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|v| v.parse().ok())
         .map(Some)
