@@ -39,9 +39,20 @@ mod whole {
         if let Some(u) = n.as_u64() {
             return Ok(u.into());
         }
+        // serde_json's float parsing (without `float_roundtrip`) may land a
+        // unit in the last place away from the written value: `x.0` above
+        // 2^50 can read as `x.2`. A float within two units of a whole number
+        // is that number; below 2^100 the cast of a whole f64 is exact, and
+        // beyond it is out of range anyway.
         match n.as_f64() {
-            // Below 2^100 the cast is exact for a whole f64; beyond, out of range anyway.
-            Some(f) if f.fract() == 0.0 && f.abs() < 2f64.powi(100) => Ok(f as i128),
+            Some(f) if f.abs() < 2f64.powi(100) => {
+                let whole = f.round();
+                if (f - whole).abs() <= 2.0 * f.abs() * f64::EPSILON {
+                    Ok(whole as i128)
+                } else {
+                    Err(D::Error::custom(format!("{n} is not an integer")))
+                }
+            }
             _ => Err(D::Error::custom(format!("{n} is not an integer"))),
         }
     }
@@ -1020,6 +1031,13 @@ mod tests {
                 .map(|m| m.amount)
         };
         assert_eq!(amount(json!(11699752078.0)).unwrap(), 11_699_752_078);
+        // Read from text, serde_json takes this one for 1822223428611291.2.
+        let text = r#"{"amount": 1822223428611291.0, "currency": "USD"}"#;
+        let money: MoneyBody = serde_json::from_str(text).unwrap();
+        assert_eq!(money.amount, 1_822_223_428_611_291);
+        assert!(
+            serde_json::from_str::<MoneyBody>(r#"{"amount": 3.5, "currency": "USD"}"#).is_err()
+        );
         assert_eq!(amount(json!(i64::MIN)).unwrap(), i64::MIN);
         assert!(amount(json!(9.223372036854776e18)).is_err());
         let busy = |body: Value| serde_json::from_value::<StatusBody>(body).map(|b| b.busy_minutes);
