@@ -11,7 +11,95 @@ use domain::{
 };
 use platform::FieldError;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use uuid::Uuid;
+
+// What the document states of each field, kept next to the parsing that
+// enforces it. utoipa takes patterns as literals only, so the id pattern
+// `^[a-z0-9][a-z0-9-]{0,63}$` (`CatalogId`/`StoreId`), the currency pattern
+// `^[A-Z]{3}$` and the "not blank" pattern (a character outside Unicode's
+// White_Space, what `str::trim` removes) are repeated in the attributes.
+
+/// The id form of the public API: stores, categories, items, groups, options.
+pub(crate) const ID_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,63}$";
+
+/// Integers as the document's `integer` means them: JSON Schema counts `64.0`
+/// as the integer 64 (the data model has no other), so the bodies take a
+/// whole number written with a fraction of zero as that number; `64.5`, or a
+/// number outside the field's type, is still malformed.
+mod whole {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer};
+
+    fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i128, D::Error> {
+        let n = serde_json::Number::deserialize(deserializer)?;
+        if let Some(i) = n.as_i64() {
+            return Ok(i.into());
+        }
+        if let Some(u) = n.as_u64() {
+            return Ok(u.into());
+        }
+        // serde_json's float parsing (without `float_roundtrip`) may land a
+        // unit in the last place away from the written value: `x.0` above
+        // 2^50 can read as `x.2`. A float within two units of a whole number
+        // is that number; below 2^100 the cast of a whole f64 is exact, and
+        // beyond it is out of range anyway.
+        match n.as_f64() {
+            Some(f) if f.abs() < 2f64.powi(100) => {
+                let whole = f.round();
+                if (f - whole).abs() <= 2.0 * f.abs() * f64::EPSILON {
+                    Ok(whole as i128)
+                } else {
+                    Err(D::Error::custom(format!("{n} is not an integer")))
+                }
+            }
+            _ => Err(D::Error::custom(format!("{n} is not an integer"))),
+        }
+    }
+
+    fn fit<T: TryFrom<i128>, E: Error>(n: i128) -> Result<T, E> {
+        T::try_from(n).map_err(|_| E::custom(format!("{n} is out of range")))
+    }
+
+    pub fn i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+        fit(number(deserializer)?)
+    }
+
+    pub fn u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+        fit(number(deserializer)?)
+    }
+
+    /// An optional `u32` (use with `#[serde(default)]`): `null` is `None`.
+    pub fn option_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+        #[derive(Deserialize)]
+        struct Whole(#[serde(deserialize_with = "u32")] u32);
+        Ok(Option::<Whole>::deserialize(deserializer)?.map(|Whole(n)| n))
+    }
+}
+
+/// A list of menu ids (a line's modifiers).
+fn catalog_ids() -> ArrayBuilder {
+    ArrayBuilder::new().items(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(ID_PATTERN)),
+    )
+}
+
+/// The IANA time zones the server knows (chrono-tz's database), exactly.
+fn timezones() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("An IANA time zone, e.g. `America/New_York`"))
+        .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+}
+
+/// A day of the week.
+fn days() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(DAYS.iter().map(|(name, _)| *name)))
+}
 
 /// Collects field errors while parsing a body.
 #[derive(Debug, Default)]
@@ -40,11 +128,68 @@ impl Fields {
     }
 }
 
+/// An amount of money in minor units (cents for USD) of an ISO 4217 currency.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyBody {
+    #[serde(deserialize_with = "whole::i64")]
+    #[schema(minimum = -9223372036854775808i64, maximum = 9223372036854775807i64)]
     pub amount: i64,
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
+}
+
+// The documented shapes of the amounts a request sends, each with the range
+// the server takes (a `MoneyBody` on the wire; never built).
+
+/// A price or a price difference of a menu: not negative, in the store's
+/// currency (else `422 invalid_menu`).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Price {
+    #[schema(minimum = 0, maximum = 9223372036854775807i64)]
+    amount: i64,
+    #[schema(pattern = "^[A-Z]{3}$")]
+    currency: String,
+}
+
+/// A tip: not negative (else `422 invalid_tip`), in the store's currency
+/// (else `422 currency_mismatch`), at most the larger of the subtotal and the
+/// store's `max_tip` (else `422 tip_too_large`).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Tip {
+    #[schema(minimum = 0, maximum = 9223372036854775807i64)]
+    amount: i64,
+    #[schema(pattern = "^[A-Z]{3}$")]
+    currency: String,
+}
+
+/// A limit of the store: 1 to 10^10 minor units, in the store's currency
+/// (else `422 invalid_store`).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Limit {
+    #[schema(minimum = 1, maximum = 10000000000i64)]
+    amount: i64,
+    #[schema(pattern = "^[A-Z]{3}$")]
+    currency: String,
+}
+
+/// A refund: positive, in the order's currency, at most what was captured
+/// and not yet refunded (else `422 invalid_refund_amount`,
+/// `refund_exceeds_captured`).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct RefundAmount {
+    #[schema(minimum = 1, maximum = 9223372036854775807i64)]
+    amount: i64,
+    #[schema(pattern = "^[A-Z]{3}$")]
+    currency: String,
 }
 
 impl MoneyBody {
@@ -65,17 +210,30 @@ impl From<Money> for MoneyBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoursBody {
+    #[schema(schema_with = days)]
     pub day: String,
+    /// `HH:MM`, the store's local time.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub open: String,
+    /// `HH:MM`; at or before `open`, the hours run past midnight.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub close: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PickupBody {
+    #[serde(deserialize_with = "whole::u32")]
+    #[schema(minimum = 1, maximum = 240)]
     pub slot_minutes: u32,
+    #[serde(deserialize_with = "whole::u32")]
+    #[schema(minimum = 0, maximum = 1440)]
     pub lead_minutes: u32,
+    #[serde(deserialize_with = "whole::u32")]
+    #[schema(minimum = 1, maximum = 4294967295u32)]
     pub max_orders_per_slot: u32,
+    #[serde(deserialize_with = "whole::u32")]
+    #[schema(minimum = 0, maximum = 60)]
     pub max_days_ahead: u32,
 }
 
@@ -86,49 +244,84 @@ pub struct PickupBody {
 pub struct LimitsBody {
     /// The most an order's total may be; by default 100000 minor units
     /// (1,000.00 of a currency with two decimals). Above it: `422 order_total_too_large`.
+    #[schema(value_type = Option<Limit>)]
     pub max_order_total: Option<MoneyBody>,
     /// The tip may be the larger of the order's subtotal and this amount; by
     /// default 5000 minor units. Above it: `422 tip_too_large`.
+    #[schema(value_type = Option<Limit>)]
     pub max_tip: Option<MoneyBody>,
 }
 
-/// `PUT /v1/stores/{store_id}`
+/// `PUT /v1/stores/{store_id}`. Amounts (`limits`) in `currency`, and at
+/// most one entry of `hours` per day, else `422 invalid_store`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreBody {
+    /// 1-200 characters, not only white space.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub name: String,
+    #[schema(schema_with = timezones)]
     pub timezone: String,
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
+    /// The sales tax in basis points (875 = 8.75%).
+    #[serde(deserialize_with = "whole::u32")]
+    #[schema(minimum = 0, maximum = 10000)]
     pub tax_rate_bps: u32,
+    /// At most one entry per day; a day without one is closed.
     #[serde(default)]
+    #[schema(max_items = 7)]
     pub hours: Vec<HoursBody>,
     pub pickup: PickupBody,
     /// Absent: the default limits.
     pub limits: Option<LimitsBody>,
 }
 
+const DAYS: [(&str, Weekday); 7] = [
+    ("mon", Weekday::Mon),
+    ("tue", Weekday::Tue),
+    ("wed", Weekday::Wed),
+    ("thu", Weekday::Thu),
+    ("fri", Weekday::Fri),
+    ("sat", Weekday::Sat),
+    ("sun", Weekday::Sun),
+];
+
 fn parse_day(s: &str) -> Result<Weekday, String> {
-    const DAYS: [(&str, Weekday); 7] = [
-        ("mon", Weekday::Mon),
-        ("tue", Weekday::Tue),
-        ("wed", Weekday::Wed),
-        ("thu", Weekday::Thu),
-        ("fri", Weekday::Fri),
-        ("sat", Weekday::Sat),
-        ("sun", Weekday::Sun),
-    ];
     DAYS.iter()
         .find(|(name, _)| *name == s)
         .map(|(_, d)| *d)
         .ok_or_else(|| format!("`{s}` is not one of mon..sun"))
 }
 
+/// `HH:MM` exactly, two digits each (chrono alone also takes `9:05`).
 fn parse_time(s: &str) -> Result<NaiveTime, String> {
-    NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| format!("`{s}` is not a time of day HH:MM"))
+    let refused = || format!("`{s}` is not a time of day HH:MM");
+    let b = s.as_bytes();
+    let digits = [0, 1, 3, 4]
+        .iter()
+        .all(|&i| b.get(i).is_some_and(u8::is_ascii_digit));
+    if b.len() != 5 || b[2] != b':' || !digits {
+        return Err(refused());
+    }
+    NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| refused())
+}
+
+/// Why a store's body is refused.
+#[derive(Debug)]
+pub enum StoreRefusal {
+    /// `422 validation_failed` with these fields.
+    Invalid(Vec<FieldError>),
+    /// A rule across fields (`422 invalid_store`), as the domain's.
+    Rule(String),
 }
 
 impl StoreBody {
-    pub fn parse(self) -> Result<StoreProfile, Vec<FieldError>> {
+    pub fn parse(self) -> Result<StoreProfile, StoreRefusal> {
         let mut f = Fields::default();
         let timezone = f.check(
             "timezone",
@@ -146,7 +339,15 @@ impl StoreBody {
                 hours.push(OpeningHours { day, open, close });
             }
         }
-        let hours = f.check("hours", WeeklyHours::new(hours));
+        // Two entries for a day is a rule across entries, not a malformed
+        // field: the domain's `invalid_store`, once the fields are valid.
+        let hours = match WeeklyHours::new(hours) {
+            Ok(hours) => Some(hours),
+            Err(duplicate) if f.0.is_empty() => {
+                return Err(StoreRefusal::Rule(format!("hours: {duplicate}")));
+            }
+            Err(_) => None,
+        };
         let limits = self.limits.unwrap_or_default();
         let max_order_total = limits
             .max_order_total
@@ -177,34 +378,48 @@ impl StoreBody {
             }),
             _ => None,
         };
-        f.finish(profile)
+        f.finish(profile).map_err(StoreRefusal::Invalid)
     }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionBody {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub id: String,
     pub name: String,
+    #[schema(value_type = Price)]
     pub price_delta: MoneyBody,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub id: String,
     pub name: String,
+    /// At most `max` (else `422 invalid_menu`).
+    #[serde(deserialize_with = "whole::u32")]
+    #[schema(minimum = 0, maximum = 4294967295u32)]
     pub min: u32,
+    /// At most the number of `options` (else `422 invalid_menu`).
+    #[serde(deserialize_with = "whole::u32")]
+    #[schema(minimum = 0, maximum = 4294967295u32)]
     pub max: u32,
+    /// Each option id once in the group (else `422 invalid_menu`).
     pub options: Vec<OptionBody>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemBody {
+    /// Unique across the menu (else `422 invalid_menu`).
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub id: String,
     pub name: String,
+    #[schema(value_type = Price)]
     pub price: MoneyBody,
+    /// Each group id once on the item (else `422 invalid_menu`).
     #[serde(default)]
     pub modifier_groups: Vec<GroupBody>,
 }
@@ -212,15 +427,21 @@ pub struct ItemBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryBody {
+    /// Unique across the menu's categories (else `422 invalid_menu`).
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub id: String,
     pub name: String,
     pub items: Vec<ItemBody>,
 }
 
-/// `PUT /v1/stores/{store_id}/menu`
+/// `PUT /v1/stores/{store_id}/menu`. The rules across fields answer `422
+/// invalid_menu`: at least one item, ids unique, a group's `min <= max <=`
+/// its options, prices in the store's currency. A store that was never
+/// configured: `404 store_not_found`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MenuBody {
+    #[schema(min_items = 1)]
     pub categories: Vec<CategoryBody>,
 }
 
@@ -287,32 +508,56 @@ impl MenuBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FulfillmentBody {
+    /// Only pickup is offered.
     #[serde(rename = "type")]
+    #[schema(schema_with = pickup_only)]
     pub kind: String,
+    /// When to pick up (RFC 3339); absent or `null`: as soon as possible.
+    /// Within the store's hours, lead time and horizon, in a slot with room
+    /// (else `422 pickup_too_soon`, `store_closed`, `slot_full`, ...).
     pub pickup_at: Option<DateTime<FixedOffset>>,
+}
+
+fn pickup_only() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["pickup"]))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub item_id: String,
+    #[serde(deserialize_with = "whole::u32")]
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: u32,
+    /// The chosen options' ids.
     #[serde(default)]
+    #[schema(schema_with = catalog_ids)]
     pub modifiers: Vec<String>,
+    #[schema(max_length = 200)]
     pub note: Option<String>,
 }
 
-/// A payment token of the gateway: 1-255 characters. It stands for a card, so
-/// it never appears in `Debug` output (logs, traces, panics).
+/// A payment token of the gateway: 1-255 visible ASCII characters. It
+/// stands for a card, so it never appears in `Debug` output (logs, traces,
+/// panics).
 #[derive(Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
-#[schema(value_type = String)]
+#[schema(value_type = String, pattern = "^[!-~]{1,255}$")]
 pub struct PaymentToken(String);
+
+/// Whether `s` is 1-255 visible ASCII characters (`!` to `~`): payment
+/// tokens and idempotency keys.
+pub(crate) fn is_visible_ascii_key(s: &str) -> bool {
+    (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic())
+}
 
 impl PaymentToken {
     fn check(&self) -> Result<(), &'static str> {
-        if self.0.is_empty() || self.0.len() > 255 {
-            return Err("must have 1-255 characters");
+        if !is_visible_ascii_key(&self.0) {
+            return Err("must have 1-255 visible ASCII characters");
         }
         Ok(())
     }
@@ -332,7 +577,10 @@ impl std::fmt::Debug for PaymentToken {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentBody {
-    /// The gateway's token for the customer's payment method, 1-255 characters.
+    /// The gateway's token for the customer's payment method, 1-255 visible
+    /// ASCII characters (else `422 invalid_payment_token` if the gateway
+    /// does not know it).
+    #[schema(pattern = "^[!-~]{1,255}$")]
     pub token: PaymentToken,
 }
 
@@ -351,9 +599,13 @@ pub struct PlaceOrderBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(ignore)]
     pub order_id: bool,
+    /// A configured store (else `404 store_not_found`).
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub store_id: String,
     pub fulfillment: FulfillmentBody,
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<LineBody>,
+    #[schema(value_type = Option<Tip>)]
     pub tip: Option<MoneyBody>,
     pub payment: PaymentBody,
 }
@@ -367,9 +619,13 @@ pub struct QuoteBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(ignore)]
     pub order_id: bool,
+    /// A configured store (else `404 store_not_found`).
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub store_id: String,
     pub fulfillment: FulfillmentBody,
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<LineBody>,
+    #[schema(value_type = Option<Tip>)]
     pub tip: Option<MoneyBody>,
 }
 
@@ -627,6 +883,10 @@ pub struct AvailabilityBody {
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     pub accepting_orders: bool,
+    /// Minutes added to every pickup time while accepting; absent, `null`
+    /// or 0: not busy.
+    #[serde(default, deserialize_with = "whole::option_u32")]
+    #[schema(minimum = 0, maximum = 240)]
     pub busy_minutes: Option<u32>,
 }
 
@@ -646,6 +906,12 @@ pub struct EmptyBody {}
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
+    /// 1-500 characters, not only white space.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub reason: String,
 }
 
@@ -653,18 +919,26 @@ pub struct ReasonBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
+    #[schema(value_type = RefundAmount)]
     pub amount: MoneyBody,
+    /// 1-500 characters, not only white space.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub reason: String,
 }
 
 /// The most characters of a reason.
 const MAX_REASON: usize = 500;
 
-/// A reason a person gave: 1-500 characters.
+/// A reason a person gave: 1-500 characters, not only white space; kept
+/// trimmed.
 pub fn parse_reason(reason: String) -> Result<String, Vec<FieldError>> {
     let mut f = Fields::default();
     let trimmed = reason.trim().to_owned();
-    if trimmed.is_empty() || trimmed.chars().count() > MAX_REASON {
+    if trimmed.is_empty() || reason.chars().count() > MAX_REASON {
         f.check::<(), _>(
             "reason",
             Err(format!("must have 1-{MAX_REASON} characters")),
@@ -739,6 +1013,78 @@ mod tests {
             .unwrap();
         assert_eq!(quoting.store_id.as_str(), "downtown-42");
         assert_eq!(quoting.cart.lines.len(), 1);
+    }
+
+    #[test]
+    fn integers_written_with_a_zero_fraction_are_integers() {
+        let line = |quantity: Value| {
+            serde_json::from_value::<LineBody>(json!({"item_id": "classic", "quantity": quantity}))
+                .map(|l| l.quantity)
+        };
+        assert_eq!(line(json!(64)).unwrap(), 64);
+        assert_eq!(line(json!(64.0)).unwrap(), 64);
+        assert!(line(json!(64.5)).is_err());
+        assert!(line(json!(-1)).is_err());
+        assert!(line(json!(4294967296.0)).is_err());
+        let amount = |amount: Value| {
+            serde_json::from_value::<MoneyBody>(json!({"amount": amount, "currency": "USD"}))
+                .map(|m| m.amount)
+        };
+        assert_eq!(amount(json!(11699752078.0)).unwrap(), 11_699_752_078);
+        // Read from text, serde_json takes this one for 1822223428611291.2.
+        let text = r#"{"amount": 1822223428611291.0, "currency": "USD"}"#;
+        let money: MoneyBody = serde_json::from_str(text).unwrap();
+        assert_eq!(money.amount, 1_822_223_428_611_291);
+        assert!(
+            serde_json::from_str::<MoneyBody>(r#"{"amount": 3.5, "currency": "USD"}"#).is_err()
+        );
+        assert_eq!(amount(json!(i64::MIN)).unwrap(), i64::MIN);
+        assert!(amount(json!(9.223372036854776e18)).is_err());
+        let busy = |body: Value| serde_json::from_value::<StatusBody>(body).map(|b| b.busy_minutes);
+        assert_eq!(busy(json!({"accepting_orders": true})).unwrap(), None);
+        assert_eq!(
+            busy(json!({"accepting_orders": true, "busy_minutes": null})).unwrap(),
+            None
+        );
+        assert_eq!(
+            busy(json!({"accepting_orders": true, "busy_minutes": 44.0})).unwrap(),
+            Some(44)
+        );
+    }
+
+    #[test]
+    fn times_are_two_digits_each_as_documented() {
+        assert!(parse_time("09:05").is_ok());
+        for refused in ["9:05", "09:5", "24:00", "09:05:00", " 9:05"] {
+            assert!(parse_time(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn two_entries_for_a_day_break_a_rule_of_the_store_not_a_field() {
+        let hours = json!({"day": "mon", "open": "08:00", "close": "20:00"});
+        let store = json!({
+            "name": "Downtown 42",
+            "timezone": "America/New_York",
+            "currency": "USD",
+            "tax_rate_bps": 875,
+            "hours": [hours, hours],
+            "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": 20, "max_days_ahead": 7}
+        });
+        let refusal = serde_json::from_value::<StoreBody>(store)
+            .unwrap()
+            .parse()
+            .unwrap_err();
+        assert!(matches!(refusal, StoreRefusal::Rule(_)), "{refusal:?}");
+    }
+
+    #[test]
+    fn tokens_and_keys_are_visible_ascii() {
+        assert!(is_visible_ascii_key("tok_visa"));
+        assert!(is_visible_ascii_key(&"k".repeat(255)));
+        for refused in [String::new(), "k".repeat(256), "a b".into(), "é".into()] {
+            assert!(!is_visible_ascii_key(&refused), "{refused}");
+        }
     }
 
     #[test]

@@ -38,10 +38,15 @@ pub struct ApiDoc;
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)] // Never built: the handlers read the header themselves.
 pub(crate) struct IdempotencyKey {
-    /// 1-255 characters; a retry with the same key and body gets the first answer.
-    /// A key is the caller's own (scoped to the token's role and subject, and
-    /// for a POS token to the store): another caller's key is another key.
-    #[param(rename = "Idempotency-Key")]
+    /// 1-255 visible ASCII characters; a retry with the same key and body
+    /// gets the first answer. A key is the caller's own (scoped to the
+    /// token's role and subject, and for a POS token to the store): another
+    /// caller's key is another key.
+    #[param(
+        rename = "Idempotency-Key",
+        nullable = false,
+        pattern = "^[!-~]{1,255}$"
+    )]
     key: Option<String>,
 }
 
@@ -50,8 +55,14 @@ pub(crate) struct IdempotencyKey {
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)] // Never built: the handlers read the header themselves.
 pub(crate) struct IfMatch {
-    /// The quoted version this command expects, e.g. `"3"`.
-    #[param(rename = "If-Match")]
+    /// The version this command expects, quoted as its `ETag`, e.g. `"3"`
+    /// (`W/"3"` and a bare `3` are taken too);
+    /// another version than the aggregate's: `409 version_conflict`.
+    #[param(
+        rename = "If-Match",
+        nullable = false,
+        pattern = "^(W/)?(\"[0-9]{1,19}\"|[0-9]{1,19})$"
+    )]
     version: Option<String>,
 }
 
@@ -85,6 +96,17 @@ pub(crate) enum CommandProblems {
     )]
     Unavailable(ProblemBody<'static>),
 }
+
+/// The answer of a command on an order that ended longer ago than the
+/// retention window: it can be read, not changed.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 410,
+    description = "`order_gone`",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)] // Never built: it only describes answers.
+pub(crate) struct Gone(ProblemBody<'static>);
 
 /// The answer of a command that meets another state than it expects.
 #[derive(utoipa::IntoResponses)]
@@ -155,5 +177,53 @@ mod tests {
             "#/components/schemas/QuoteBody"
         );
         assert!(schemas["StoreBody"]["properties"]["limits"].is_object());
+    }
+
+    /// The rules the handlers enforce are in the document (a sample of each
+    /// kind: patterns, enums, ranges, lengths, closed objects, headers, paths).
+    #[test]
+    fn states_the_rules_the_server_enforces() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let id = "^[a-z0-9][a-z0-9-]{0,63}$";
+        let place = &schemas["PlaceOrderBody"];
+        assert_eq!(place["additionalProperties"], false);
+        assert_eq!(place["properties"]["store_id"]["pattern"], id);
+        assert_eq!(place["properties"]["lines"]["maxItems"], 100);
+        let line = &schemas["LineBody"]["properties"];
+        assert_eq!(line["quantity"]["minimum"], 1);
+        assert_eq!(line["quantity"]["maximum"], 99);
+        assert_eq!(line["modifiers"]["items"]["pattern"], id);
+        let store = &schemas["StoreBody"]["properties"];
+        assert_eq!(store["tax_rate_bps"]["maximum"], 10000);
+        assert_eq!(store["currency"]["pattern"], "^[A-Z]{3}$");
+        let zones = store["timezone"]["enum"].as_array().unwrap();
+        assert!(zones.contains(&"America/New_York".into()), "{zones:?}");
+        assert_eq!(zones.len(), chrono_tz::TZ_VARIANTS.len());
+        assert_eq!(
+            schemas["Limit"]["properties"]["amount"]["maximum"],
+            10_000_000_000_i64
+        );
+        assert_eq!(
+            schemas["StatusBody"]["properties"]["busy_minutes"]["maximum"],
+            240
+        );
+        let accept = &doc["paths"]["/v1/orders/{order_id}/accept"]["post"];
+        let param = |name: &str| {
+            accept["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .cloned()
+                .unwrap_or_else(|| panic!("no parameter {name}"))
+        };
+        assert_eq!(param("order_id")["schema"]["format"], "uuid");
+        assert_eq!(
+            param("Idempotency-Key")["schema"]["pattern"],
+            "^[!-~]{1,255}$"
+        );
+        assert!(param("If-Match")["schema"]["pattern"].is_string());
+        assert!(accept["responses"]["410"].is_object());
     }
 }

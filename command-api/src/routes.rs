@@ -23,9 +23,10 @@ use uuid::Uuid;
 
 use crate::dto::{
     AcceptBody, AvailabilityBody, CartRefusal, EmptyBody, MenuBody, OrderView, PlaceOrderBody,
-    QuoteBody, QuoteView, ReasonBody, RefundBody, StatusBody, StoreBody, StoreView, parse_reason,
+    QuoteBody, QuoteView, ReasonBody, RefundBody, StatusBody, StoreBody, StoreRefusal, StoreView,
+    is_visible_ascii_key, parse_reason,
 };
-use crate::openapi::{CommandProblems, Conflict, IdempotencyKey, IfMatch};
+use crate::openapi::{CommandProblems, Conflict, Gone, IdempotencyKey, IfMatch};
 use crate::payments::{Gateway, within};
 use crate::writer::{CommandMeta, Outcome, Work, Writers};
 
@@ -127,6 +128,16 @@ fn order_not_found() -> Problem {
     )
 }
 
+/// A store's body that cannot be taken.
+fn refused_store(refusal: StoreRefusal) -> Problem {
+    match refusal {
+        StoreRefusal::Invalid(errors) => invalid(errors),
+        StoreRefusal::Rule(detail) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_store", detail)
+        }
+    }
+}
+
 /// A placing or quoting body that cannot be taken.
 fn refused_cart(refusal: CartRefusal) -> Problem {
     match refusal {
@@ -173,7 +184,7 @@ fn idempotency(
     let key = value
         .to_str()
         .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .filter(|k| is_visible_ascii_key(k))
         .ok_or_else(|| field_error("Idempotency-Key", "must be 1-255 visible ASCII characters"))?;
     Ok(Some(Idempotency {
         key: format!("{}/{key}", key_scope(caller, store_id)),
@@ -181,7 +192,8 @@ fn idempotency(
     }))
 }
 
-/// The version in `If-Match: "N"`, if any.
+/// The version in `If-Match: "N"` (or `W/"N"`, or a bare `N`), 1-19 digits,
+/// if any: what the document's pattern states.
 fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
@@ -189,7 +201,14 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     value
         .to_str()
         .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .map(|v| v.trim())
+        .map(|v| v.strip_prefix("W/").unwrap_or(v))
+        .map(|v| {
+            v.strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v)
+        })
+        .filter(|v| (1..=19).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|v| v.parse().ok())
         .map(Some)
         .ok_or_else(|| {
@@ -292,7 +311,7 @@ async fn store_command(state: &AppState, decision: Decision<'_>) -> Result<Respo
     put,
     path = "/v1/stores/{store_id}",
     request_body = StoreBody,
-    params(("store_id" = String, Path, description = "The store"), IdempotencyKey, IfMatch),
+    params(("store_id" = String, Path, description = "The store", pattern = "^[a-z0-9][a-z0-9-]{0,63}$"), IdempotencyKey, IfMatch),
     responses((status = 200, description = "The store's new version (admin)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
     security(("bearer" = []))
 )]
@@ -305,7 +324,7 @@ pub(crate) async fn put_store(
 ) -> Result<Response, Problem> {
     caller.require(&[Role::Admin])?;
     let store_id = parse_store_id(&store_id)?;
-    let action = Action::ConfigureStore(request.body.parse().map_err(invalid)?);
+    let action = Action::ConfigureStore(request.body.parse().map_err(refused_store)?);
     let decision = Decision {
         caller: &caller,
         headers: &headers,
@@ -320,7 +339,7 @@ pub(crate) async fn put_store(
     put,
     path = "/v1/stores/{store_id}/menu",
     request_body = MenuBody,
-    params(("store_id" = String, Path, description = "The store"), IdempotencyKey, IfMatch),
+    params(("store_id" = String, Path, description = "The store", pattern = "^[a-z0-9][a-z0-9-]{0,63}$"), IdempotencyKey, IfMatch),
     responses((status = 200, description = "The new store and menu versions (admin)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
     security(("bearer" = []))
 )]
@@ -348,7 +367,7 @@ pub(crate) async fn put_menu(
     put,
     path = "/v1/stores/{store_id}/items/{item_id}/availability",
     request_body = AvailabilityBody,
-    params(("store_id" = String, Path, description = "The store"), ("item_id" = String, Path, description = "An item or modifier option id"), IdempotencyKey, IfMatch),
+    params(("store_id" = String, Path, description = "The store", pattern = "^[a-z0-9][a-z0-9-]{0,63}$"), ("item_id" = String, Path, description = "An item or modifier option id", pattern = "^[a-z0-9][a-z0-9-]{0,63}$"), IdempotencyKey, IfMatch),
     responses((status = 200, description = "Item or option taken off or put back (staff, pos)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
     security(("bearer" = []))
 )]
@@ -381,7 +400,7 @@ pub(crate) async fn put_availability(
     put,
     path = "/v1/stores/{store_id}/status",
     request_body = StatusBody,
-    params(("store_id" = String, Path, description = "The store"), IdempotencyKey, IfMatch),
+    params(("store_id" = String, Path, description = "The store", pattern = "^[a-z0-9][a-z0-9-]{0,63}$"), IdempotencyKey, IfMatch),
     responses((status = 200, description = "Paused, resumed or busy (staff, pos)", body = StoreView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
     security(("bearer" = []))
 )]
@@ -663,8 +682,8 @@ const STORE_ROLES: &[Role] = &[Role::Staff, Role::Pos];
     post,
     path = "/v1/orders/{order_id}/accept",
     request_body = AcceptBody,
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Accepted (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Accepted (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn accept_order(
@@ -691,8 +710,8 @@ pub(crate) async fn accept_order(
     post,
     path = "/v1/orders/{order_id}/reject",
     request_body = ReasonBody,
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Rejected; the payment is voided (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Rejected; the payment is voided (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn reject_order(
@@ -718,8 +737,8 @@ pub(crate) async fn reject_order(
 #[utoipa::path(
     post,
     path = "/v1/orders/{order_id}/start",
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Preparation started (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Preparation started (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn start_order(
@@ -744,8 +763,8 @@ pub(crate) async fn start_order(
 #[utoipa::path(
     post,
     path = "/v1/orders/{order_id}/ready",
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Ready for pickup (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Ready for pickup (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn ready_order(
@@ -770,8 +789,8 @@ pub(crate) async fn ready_order(
 #[utoipa::path(
     post,
     path = "/v1/orders/{order_id}/complete",
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Picked up; the payment is captured (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Picked up; the payment is captured (staff, pos)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn complete_order(
@@ -797,8 +816,8 @@ pub(crate) async fn complete_order(
     post,
     path = "/v1/orders/{order_id}/cancel",
     request_body = ReasonBody,
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Cancelled; voided (customer before acceptance, staff, admin)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Cancelled; voided (customer before acceptance, staff, admin)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn cancel_order(
@@ -826,8 +845,8 @@ pub(crate) async fn cancel_order(
     post,
     path = "/v1/orders/{order_id}/refunds",
     request_body = RefundBody,
-    params(("order_id" = String, Path, description = "The order (UUID)"), IdempotencyKey, IfMatch),
-    responses((status = 200, description = "Refunded up to what was captured (staff, admin)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict),
+    params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKey, IfMatch),
+    responses((status = 200, description = "Refunded up to what was captured (staff, admin)", body = OrderView, headers(("ETag" = String, description = "The aggregate's new version"))), platform::Refusals, CommandProblems, Conflict, Gone),
     security(("bearer" = []))
 )]
 pub(crate) async fn refund_order(

@@ -16,10 +16,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{FEEDBACK_SECRET, PATIENCE, STORE, TestSystem, expect, spawn_system};
 
-/// Whether findings in command-api's document fail the test. Its document
-/// is being tightened separately (issue 10): until then its findings are
-/// printed, not failed on. Flip to `true` once it states every rule.
-const COMMAND_API_STRICT: bool = false;
+/// Whether findings in command-api's document fail the test: they do, now
+/// that it states every rule its handlers enforce (issue 10).
+const COMMAND_API_STRICT: bool = true;
 
 /// The schemathesis CLI: `QSR_SCHEMATHESIS` (`make test` sets it), else the
 /// project's virtualenv.
