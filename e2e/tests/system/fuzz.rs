@@ -111,13 +111,7 @@ async fn seed(system: &TestSystem) -> Seeded {
             "tip": {"amount": 100, "currency": "USD"},
             "payment": {"token": "tok_visa"}
         });
-        let placed = expect(
-            system.post("/v1/orders", &system.customer, &body).await,
-            StatusCode::CREATED,
-            None,
-        )
-        .await;
-        placed["order_id"].as_str().unwrap().to_owned()
+        system.place(&body).await
     };
     let step = |order: String, command: &'static str, body: Value| async move {
         let path = format!("/v1/orders/{order}/{command}");

@@ -262,6 +262,18 @@ impl TestSystem {
         self.command(reqwest::Method::POST, path, token, body).await
     }
 
+    /// Places `body` as the test customer, expecting `201`; answers the
+    /// order's id.
+    pub async fn place(&self, body: &serde_json::Value) -> String {
+        let placed = expect(
+            self.post("/v1/orders", &self.customer, body).await,
+            StatusCode::CREATED,
+            None,
+        )
+        .await;
+        placed["order_id"].as_str().unwrap().to_owned()
+    }
+
     pub async fn put(
         &self,
         path: &str,

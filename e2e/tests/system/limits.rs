@@ -335,13 +335,7 @@ async fn one_caller_holds_at_most_the_cap_of_event_streams_and_a_closed_one_free
         "tip": {"amount": 0, "currency": "USD"},
         "payment": {"token": "tok_visa"}
     });
-    let placed = expect(
-        system.post("/v1/orders", &system.customer, &body).await,
-        StatusCode::CREATED,
-        None,
-    )
-    .await;
-    let order_id = placed["order_id"].as_str().unwrap().to_owned();
+    let order_id = system.place(&body).await;
     let request_timeout = Duration::from_millis(500);
     let service = query_api(system.postgres.clone(), |config| {
         config.streams_per_caller = 2;

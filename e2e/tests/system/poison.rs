@@ -33,13 +33,7 @@ async fn place(system: &TestSystem, store_id: &str) -> String {
         "tip": {"amount": 100, "currency": "USD"},
         "payment": {"token": "tok_visa"}
     });
-    let placed = expect(
-        system.post("/v1/orders", &system.customer, &body).await,
-        StatusCode::CREATED,
-        None,
-    )
-    .await;
-    placed["order_id"].as_str().unwrap().to_owned()
+    system.place(&body).await
 }
 
 /// The order once the read models hold its `version`.
