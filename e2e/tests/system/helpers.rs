@@ -37,8 +37,6 @@ pub struct TestSystem {
     pub kafka: KafkaArgs,
     /// Where the projector puts records it cannot take.
     pub dead_letter_topic: String,
-    /// The test's database, for breaking it on purpose.
-    pub database_url: String,
     /// Where the bridge sends tickets: the test's stand-in printer.
     pub printer: TcpListener,
     pub http: reqwest::Client,
@@ -50,7 +48,8 @@ pub struct TestSystem {
     pub admin: String,
     /// The settings of the first command-api, for starting more instances.
     pub command_config: command_api::Config,
-    /// The read models' database, for starting more query-api instances.
+    /// The read models' database, for starting more query-api instances and
+    /// for breaking it on purpose.
     pub postgres: platform::PostgresArgs,
     database: String,
     cancel: CancellationToken,
@@ -163,7 +162,6 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
     );
     let bridge_listener = bind().await?;
     let bridge_url = format!("http://{}", bridge_listener.local_addr()?);
-    let database_url = postgres.database_url.clone();
     let bridge_config = pos_bridge::Config {
         addr: bridge_listener.local_addr()?,
         kafka: kafka.clone(),
@@ -210,7 +208,6 @@ pub async fn spawn_system_with(retention_secs: u64) -> anyhow::Result<TestSystem
         bridge: bridge_url,
         kafka,
         dead_letter_topic,
-        database_url,
         printer,
         http: reqwest::Client::new(),
         customer: token(Role::Customer, "cust-1", &[]),

@@ -319,9 +319,10 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
 #[tokio::test]
 async fn a_failure_that_may_pass_is_retried_and_nothing_is_dead_lettered() {
     let system = spawn_system().await.unwrap();
-    let (db, connection) = tokio_postgres::connect(&system.database_url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
+    let (db, connection) =
+        tokio_postgres::connect(&system.postgres.database_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
     tokio::spawn(connection);
     // The first three writes of an order fail as a busy or stopping Postgres
     // fails them: a serialization failure, a deadlock, a shutdown. Counted
