@@ -10,6 +10,7 @@
 //! as its commands, so they take effect between two batches.
 
 mod answers;
+mod deliveries;
 mod partition;
 
 use std::collections::HashMap;

@@ -15,7 +15,7 @@ use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use schemas::Provenance;
@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::answers::{current_version, outcome_of, quote};
+use super::deliveries::WriterContext;
 use super::{CommandError, CommandMeta, Directory, Job, Signal, Work};
 
 /// How long a rebuild may take before the writer gives up and starts over.
@@ -32,6 +33,10 @@ const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The stores of one partition, with their orders.
 type Stores = HashMap<StoreId, Store>;
+
+/// The transactional producer of a partition; its own thread serves the
+/// delivery reports (see `deliveries`).
+type TxProducer = ThreadedProducer<WriterContext>;
 
 /// A record ready to send: topic, key, payload, headers.
 type Record = (String, String, Vec<u8>, OwnedHeaders);
@@ -215,30 +220,32 @@ impl PartitionWriter {
         tracing::info!(partition = self.partition, why, "letting the partition go");
     }
 
-    /// Serves the delivery reports of the transaction's records as they come.
-    /// rdkafka's own flush, which `commit_transaction` calls first, polls in
-    /// slices of 100 ms and waits each one out even when the reports come
-    /// sooner; and its `poll` spins through the last millisecond of a timeout.
-    /// So: take what is there, then sleep a moment, until nothing is in flight.
-    fn await_deliveries(&self, producer: &BaseProducer<KafkaContext>) -> anyhow::Result<()> {
+    /// Waits until the transaction's records are reported (`total` reports
+    /// since the producer was created) and released, so that
+    /// `commit_transaction`'s flush finds nothing in flight: a flush that
+    /// does would wait out a 100 ms poll.
+    fn await_deliveries(&self, producer: &TxProducer, total: u64) -> anyhow::Result<()> {
         let deadline = Instant::now() + self.transaction_timeout;
-        loop {
-            producer.poll(Duration::ZERO);
-            if producer.in_flight_count() == 0 {
-                return Ok(());
-            }
+        let mut reported = producer.context().wait_for(total, deadline);
+        // A record is released just after its report's callback returns.
+        while reported && producer.in_flight_count() > 0 {
             if Instant::now() > deadline {
-                self.abort(producer);
-                bail!(
-                    "the transaction's records were not delivered within {:?}",
-                    self.transaction_timeout
-                );
+                reported = false;
+            } else {
+                std::thread::yield_now();
             }
-            std::thread::sleep(Duration::from_micros(200));
         }
+        if !reported {
+            self.abort(producer);
+            bail!(
+                "the transaction's records were not delivered within {:?}",
+                self.transaction_timeout
+            );
+        }
+        Ok(())
     }
 
-    fn abort(&self, producer: &BaseProducer<KafkaContext>) {
+    fn abort(&self, producer: &TxProducer) {
         if let Err(error) = producer.abort_transaction(self.transaction_timeout) {
             tracing::error!(%error, "abort_transaction failed");
         }
@@ -302,8 +309,8 @@ impl PartitionWriter {
 
     /// Fences any former writer of the partition, then folds the partition's
     /// committed events into fresh state.
-    fn take_over(&self) -> anyhow::Result<(BaseProducer<KafkaContext>, Stores)> {
-        let producer: BaseProducer<KafkaContext> = self
+    fn take_over(&self) -> anyhow::Result<(TxProducer, Stores)> {
+        let producer: TxProducer = self
             .kafka
             .client_config()
             .set("transactional.id", &self.transactional_id)
@@ -318,7 +325,7 @@ impl PartitionWriter {
                 "transaction.timeout.ms",
                 self.transaction_timeout.as_millis().to_string(),
             )
-            .create_with_context(KafkaContext)
+            .create_with_context(WriterContext::default())
             .context("creating the transactional producer")?;
         producer
             .init_transactions(self.transaction_timeout)
@@ -383,7 +390,7 @@ impl PartitionWriter {
 
     fn write_batch(
         &self,
-        producer: &BaseProducer<KafkaContext>,
+        producer: &TxProducer,
         stores: &mut Stores,
         batch: Vec<Job>,
     ) -> anyhow::Result<()> {
@@ -469,13 +476,12 @@ impl PartitionWriter {
         Ok(())
     }
 
-    fn commit(
-        &self,
-        producer: &BaseProducer<KafkaContext>,
-        records: &[Record],
-    ) -> anyhow::Result<()> {
+    fn commit(&self, producer: &TxProducer, records: &[Record]) -> anyhow::Result<()> {
         let started = Instant::now();
         producer.begin_transaction().context("begin_transaction")?;
+        // Every earlier record was reported before its transaction committed,
+        // so this transaction's records are the next reports.
+        let reported_before = producer.context().reported();
         for (topic, key, payload, headers) in records {
             let mut record = BaseRecord::to(topic)
                 .key(key)
@@ -486,7 +492,11 @@ impl PartitionWriter {
                 match producer.send(record) {
                     Ok(()) => break,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        producer.poll(Duration::from_millis(10));
+                        // Room is made as reports come back.
+                        let reported = producer.context().reported();
+                        producer
+                            .context()
+                            .wait_for(reported + 1, Instant::now() + Duration::from_millis(10));
                         record = back;
                     }
                     Err((error, _)) => {
@@ -496,7 +506,7 @@ impl PartitionWriter {
                 }
             }
         }
-        self.await_deliveries(producer)?;
+        self.await_deliveries(producer, reported_before + records.len() as u64)?;
         if let Err(error) = producer.commit_transaction(self.transaction_timeout) {
             self.abort(producer);
             return Err(error).context("commit_transaction");
