@@ -2,8 +2,8 @@
 //! writer and for how long, and how often one customer may place orders.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
@@ -62,10 +62,16 @@ impl Limits {
 /// forgotten.
 const TRACKED_MAX: usize = 100_000;
 
+/// The least time between two prunings: a pruning walks every tracked
+/// customer, so a flood of new ones must not make each request walk them.
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
+
 /// How often each customer may place orders (GCRA, by the token's `sub`).
 #[derive(Clone)]
 pub struct Placements {
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    /// When the tracked customers were last pruned.
+    pruned: Arc<Mutex<Instant>>,
 }
 
 impl std::fmt::Debug for Placements {
@@ -83,15 +89,32 @@ impl Placements {
         let quota = Quota::per_minute(rate).allow_burst(burst);
         Placements {
             limiter: Arc::new(RateLimiter::keyed(quota)),
+            pruned: Arc::new(Mutex::new(Instant::now())),
         }
+    }
+
+    /// Forgets the customers idle long enough to be full again, when more
+    /// than [`TRACKED_MAX`] are tracked, at most once per [`PRUNE_EVERY`]
+    /// and by one request at a time.
+    fn prune(&self) {
+        if self.limiter.len() <= TRACKED_MAX {
+            return;
+        }
+        let Ok(mut pruned) = self.pruned.try_lock() else {
+            return;
+        };
+        if pruned.elapsed() < PRUNE_EVERY {
+            return;
+        }
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+        *pruned = Instant::now();
     }
 
     /// Counts one placement of `customer`: `429 rate_limited` with the
     /// seconds until the next one is allowed, when over the limit.
     pub fn check(&self, customer: &str) -> Result<(), Problem> {
-        if self.limiter.len() > TRACKED_MAX {
-            self.limiter.retain_recent();
-        }
+        self.prune();
         self.limiter
             .check_key(&customer.to_owned())
             .map_err(|not_until| {
