@@ -10,8 +10,9 @@ use anyhow::{Context, anyhow};
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use domain::{
     Action, Actor, Authorization, Cart, CartLine, CatalogId, Category, Change, Command, Currency,
-    CustomerId, Menu, MenuItem, ModifierGroup, ModifierOption, Money, OpeningHours, OrderId,
-    OrderLimits, PaymentId, PickupSettings, Store, StoreId, StoreProfile, WeeklyHours,
+    CustomerId, Menu, MenuItem, ModifierGroup, ModifierOption, Money, OpeningHours, OrderCommand,
+    OrderId, OrderLimits, PaymentId, PickupSettings, Store, StoreCommand, StoreId, StoreProfile,
+    WeeklyHours,
 };
 use schemas::Provenance;
 use uuid::Uuid;
@@ -241,8 +242,8 @@ pub fn write(
             in_flight: Vec::new(),
         };
         for action in [
-            Action::ConfigureStore(profile(n, usd)?),
-            Action::PublishMenu(menu.clone()),
+            Action::Store(StoreCommand::Configure(profile(n, usd)?)),
+            Action::Store(StoreCommand::PublishMenu(menu.clone())),
         ] {
             decide(
                 &mut sim,
@@ -277,13 +278,15 @@ pub fn write(
             let order_id = OrderId(Uuid::now_v7());
             let payment_id = PaymentId(Uuid::now_v7());
             let customer = CustomerId::parse(&format!("catchup-customer-{}", rng.u32(0..20_000)))?;
-            let action = Action::PlaceOrder {
+            let action = Action::Order {
                 order_id,
-                cart,
-                payment: Authorization {
-                    payment_id,
-                    amount: quote.totals.total,
-                    reference: format!("sandbox_auth_{}", payment_id.0.simple()),
+                command: OrderCommand::Place {
+                    cart,
+                    payment: Authorization {
+                        payment_id,
+                        amount: quote.totals.total,
+                        reference: format!("sandbox_auth_{}", payment_id.0.simple()),
+                    },
                 },
             };
             decide(
@@ -302,15 +305,35 @@ pub fn write(
             let (order_id, next) = sim.in_flight[at];
             let (action, then) = match next {
                 Next::Accept => (
-                    Action::AcceptOrder {
+                    Action::Order {
                         order_id,
-                        ready_at: Some(now + Duration::minutes(12)),
+                        command: OrderCommand::Accept {
+                            ready_at: Some(now + Duration::minutes(12)),
+                        },
                     },
                     Some(Next::Start),
                 ),
-                Next::Start => (Action::StartOrder { order_id }, Some(Next::Ready)),
-                Next::Ready => (Action::MarkReady { order_id }, Some(Next::Complete)),
-                Next::Complete => (Action::CompleteOrder { order_id }, None),
+                Next::Start => (
+                    Action::Order {
+                        order_id,
+                        command: OrderCommand::Start,
+                    },
+                    Some(Next::Ready),
+                ),
+                Next::Ready => (
+                    Action::Order {
+                        order_id,
+                        command: OrderCommand::MarkReady,
+                    },
+                    Some(Next::Complete),
+                ),
+                Next::Complete => (
+                    Action::Order {
+                        order_id,
+                        command: OrderCommand::Complete,
+                    },
+                    None,
+                ),
             };
             decide(
                 sim,

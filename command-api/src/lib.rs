@@ -19,8 +19,7 @@ mod writer;
 pub use config::{Cli, Config, Subcommand, TokenArgs};
 pub use limits::Limits;
 pub use openapi::ApiDoc;
-pub use routes::app;
-pub use server::run;
+pub use server::{app, run};
 
 /// Mints a token for `args`.
 pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {

@@ -5,15 +5,13 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use platform::{Caller, Problem, Role};
-
-use crate::routes::AppState;
+use platform::{Caller, JwtKeys, Problem, Role};
 
 /// The limits' settings.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,7 +64,8 @@ const TRACKED_MAX: usize = 100_000;
 /// customer, so a flood of new ones must not make each request walk them.
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
-/// How often each customer may place orders (GCRA, by the token's `sub`).
+/// How often each customer may place orders (GCRA, by the caller's scope:
+/// the token's role and `sub`).
 #[derive(Clone)]
 pub struct Placements {
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
@@ -111,8 +110,9 @@ impl Placements {
         *pruned = Instant::now();
     }
 
-    /// Counts one placement of `customer`: `429 rate_limited` with the
-    /// seconds until the next one is allowed, when over the limit.
+    /// Counts one placement of `customer` (a caller's scope): `429
+    /// rate_limited` with the seconds until the next one is allowed, when
+    /// over the limit.
     pub fn check(&self, customer: &str) -> Result<(), Problem> {
         self.prune();
         self.limiter
@@ -134,15 +134,16 @@ impl Placements {
 /// Route layer of `POST /v1/orders`: a customer over the placement limit is
 /// answered `429` before anything else is done. A request without a valid
 /// customer token goes on, to be refused by the handler.
-pub async fn limit_placements(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn limit_placements<S>(State(state): State<S>, request: Request, next: Next) -> Response
+where
+    S: Send + Sync,
+    Placements: FromRef<S>,
+    JwtKeys: FromRef<S>,
+{
     let (mut parts, body) = request.into_parts();
     if let Ok(caller) = Caller::from_request_parts(&mut parts, &state).await
         && caller.role() == Role::Customer
-        && let Err(problem) = state.placements.check(caller.sub())
+        && let Err(problem) = Placements::from_ref(&state).check(&caller.scope())
     {
         return problem.into_response();
     }

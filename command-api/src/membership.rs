@@ -19,13 +19,13 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use tokio::sync::mpsc;
 
-use crate::writer::Signal;
+use crate::writer::QueueItem;
 
 /// How long a revocation waits for a writer to finish its batch.
 const REVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Membership {
-    queues: Vec<mpsc::Sender<Signal>>,
+    queues: Vec<mpsc::Sender<QueueItem>>,
     /// Raised from a revocation to the next assignment, so that a command
     /// meanwhile is told the partitions are moving, not owned elsewhere.
     assigning: Arc<AtomicBool>,
@@ -63,7 +63,7 @@ impl ConsumerContext for Membership {
         let mut acks = Vec::new();
         for p in self.partitions(list) {
             let (ack, done) = std::sync::mpsc::sync_channel(1);
-            if self.queues[p].blocking_send(Signal::Revoke(ack)).is_ok() {
+            if self.queues[p].blocking_send(QueueItem::Revoke(ack)).is_ok() {
                 acks.push((p, done));
             }
         }
@@ -87,7 +87,7 @@ impl ConsumerContext for Membership {
         tracing::info!(partitions = ?owned, "partitions assigned to this instance");
         metrics::gauge!("qsr_owned_partitions").set(owned.len() as f64);
         for p in owned {
-            let _ = self.queues[p].blocking_send(Signal::Assign);
+            let _ = self.queues[p].blocking_send(QueueItem::Assign);
         }
         self.assigning.store(false, Ordering::Release);
     }
@@ -98,7 +98,7 @@ impl ConsumerContext for Membership {
 pub fn start(
     kafka: &KafkaArgs,
     group: &str,
-    queues: Vec<mpsc::Sender<Signal>>,
+    queues: Vec<mpsc::Sender<QueueItem>>,
     assigning: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<JoinHandle<()>> {

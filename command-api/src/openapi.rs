@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the command API, generated from the handlers'
 //! and bodies' annotations and served at `/openapi.json`.
 
-use platform::{BearerAuth, ProblemBody};
+use platform::BearerAuth;
 use utoipa::OpenApi;
 
 use crate::routes;
@@ -32,91 +32,6 @@ use crate::routes;
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
-
-/// The `Idempotency-Key` request header.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)] // Never built: the handlers read the header themselves.
-pub(crate) struct IdempotencyKey {
-    /// 1-255 visible ASCII characters; a retry with the same key and body
-    /// gets the first answer. A key is the caller's own (scoped to the
-    /// token's role and subject, and for a POS token to the store): another
-    /// caller's key is another key.
-    #[param(
-        rename = "Idempotency-Key",
-        nullable = false,
-        pattern = "^[!-~]{1,255}$"
-    )]
-    key: Option<String>,
-}
-
-/// The `If-Match` request header.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)] // Never built: the handlers read the header themselves.
-pub(crate) struct IfMatch {
-    /// The version this command expects, quoted as its `ETag`, e.g. `"3"`
-    /// (`W/"3"` and a bare `3` are taken too);
-    /// another version than the aggregate's: `409 version_conflict`.
-    #[param(
-        rename = "If-Match",
-        nullable = false,
-        pattern = "^(W/)?(\"[0-9]{1,19}\"|[0-9]{1,19})$"
-    )]
-    version: Option<String>,
-}
-
-/// The problems every command can answer besides [`platform::Refusals`].
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // Never built: it only describes answers.
-pub(crate) enum CommandProblems {
-    /// Malformed JSON or an unknown field (`malformed_body`).
-    #[response(status = 400, content_type = "application/problem+json")]
-    Malformed(ProblemBody<'static>),
-    /// No such store or order.
-    #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(ProblemBody<'static>),
-    /// Body over 64 KiB (`payload_too_large`).
-    #[response(status = 413, content_type = "application/problem+json")]
-    TooLarge(ProblemBody<'static>),
-    /// Not `application/json`.
-    #[response(status = 415, content_type = "application/problem+json")]
-    UnsupportedType(ProblemBody<'static>),
-    /// A rule the command breaks, with its `code`; `validation_failed` lists the invalid fields.
-    #[response(status = 422, content_type = "application/problem+json")]
-    Broken(ProblemBody<'static>),
-    /// `unavailable`: the store's partition is being taken over or owned
-    /// elsewhere, or its writer's queue is full; `payment_unavailable`; or the
-    /// server's limits (see `platform::Overload`): `overloaded`, `timeout`.
-    /// Retry after `Retry-After` seconds.
-    #[response(
-        status = 503,
-        content_type = "application/problem+json",
-        headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))
-    )]
-    Unavailable(ProblemBody<'static>),
-}
-
-/// The answer of a command on an order that ended longer ago than the
-/// retention window: it can be read, not changed.
-#[derive(utoipa::IntoResponses)]
-#[response(
-    status = 410,
-    description = "`order_gone`",
-    content_type = "application/problem+json"
-)]
-#[allow(dead_code)] // Never built: it only describes answers.
-pub(crate) struct Gone(ProblemBody<'static>);
-
-/// The answer of a command that meets another state than it expects.
-#[derive(utoipa::IntoResponses)]
-#[response(
-    status = 409,
-    description = "`version_conflict`, `invalid_transition`, `order_exists`, `cancel_not_allowed`",
-    content_type = "application/problem+json"
-)]
-#[allow(dead_code)] // Never built: it only describes answers.
-pub(crate) struct Conflict(ProblemBody<'static>);
 
 #[cfg(test)]
 mod tests {

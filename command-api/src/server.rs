@@ -1,4 +1,5 @@
-//! Starting and stopping the service.
+//! Starting and stopping the service, and its whole HTTP surface: the API's
+//! routes with their OpenAPI document, limits and probes.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -6,13 +7,41 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use platform::ReadyCheck;
 use tokio::net::TcpListener;
 
 use crate::limits::Placements;
+use crate::openapi::ApiDoc;
 use crate::payments::Sandbox;
-use crate::routes::{AppState, app};
+use crate::routes::{self, AppState};
 use crate::writer::Writers;
 use crate::{Config, membership};
+
+/// The whole HTTP surface of the service.
+pub fn app(state: AppState, limits: &platform::HttpLimits) -> Router {
+    let ready_state = state.clone();
+    let ready: ReadyCheck = Arc::new(move || {
+        let state = ready_state.clone();
+        Box::pin(async move {
+            platform::kafka_ready(&state.kafka).await?;
+            anyhow::ensure!(
+                state.writers.all_ready(),
+                "partitions are still being rebuilt"
+            );
+            Ok(())
+        })
+    });
+    let router = routes::api(&state)
+        .merge(platform::openapi_route::<_, ApiDoc>())
+        .layer(DefaultBodyLimit::max(platform::BODY_LIMIT))
+        .route_layer(axum::middleware::from_fn(platform::track_requests));
+    let router = platform::with_limits(router, limits)
+        .with_state(state)
+        .merge(platform::health_routes(ready));
+    platform::with_problem_fallbacks(router)
+}
 
 /// Creates the topics if missing, starts the partition writers and serves HTTP
 /// until `shutdown` completes; then lets the writers finish the batches in hand.

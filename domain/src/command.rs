@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    CatalogId, CustomerId, Idempotency, Menu, Money, OrderId, PaymentId, RefundId, StoreId,
-    StoreProfile,
+    ActorKind, CatalogId, CustomerId, Idempotency, Menu, Money, OrderId, PaymentId, RefundId,
+    StoreId, StoreProfile,
 };
 
 /// Who sends the command. Which stores a staff or POS token may touch is
@@ -19,12 +19,13 @@ pub enum Actor {
 }
 
 impl Actor {
-    pub fn role(&self) -> crate::Role {
+    /// Which kind of actor this is, without who.
+    pub fn kind(&self) -> ActorKind {
         match self {
-            Actor::Customer(_) => crate::Role::Customer,
-            Actor::Staff => crate::Role::Staff,
-            Actor::Pos => crate::Role::Pos,
-            Actor::Admin => crate::Role::Admin,
+            Actor::Customer(_) => ActorKind::Customer,
+            Actor::Staff => ActorKind::Staff,
+            Actor::Pos => ActorKind::Pos,
+            Actor::Admin => ActorKind::Admin,
         }
     }
 }
@@ -66,9 +67,37 @@ pub struct Authorization {
     pub reference: String,
 }
 
+/// What a command asks, split as the events are ([`crate::Change`]): a
+/// change to the store itself, or to one of its orders.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    ConfigureStore(StoreProfile),
+    Store(StoreCommand),
+    Order {
+        order_id: OrderId,
+        command: OrderCommand,
+    },
+}
+
+impl From<StoreCommand> for Action {
+    fn from(command: StoreCommand) -> Action {
+        Action::Store(command)
+    }
+}
+
+impl Action {
+    /// The order the action is about, if any.
+    pub fn order_id(&self) -> Option<OrderId> {
+        match self {
+            Action::Order { order_id, .. } => Some(*order_id),
+            Action::Store(_) => None,
+        }
+    }
+}
+
+/// A command on the store itself: its profile, menu, availability, status.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreCommand {
+    Configure(StoreProfile),
     PublishMenu(Menu),
     SetAvailability {
         id: CatalogId,
@@ -78,56 +107,30 @@ pub enum Action {
         accepting_orders: bool,
         busy_minutes: Option<u32>,
     },
-    PlaceOrder {
-        order_id: OrderId,
+}
+
+/// A command on one order of the store, from its placing to its refunds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderCommand {
+    Place {
         cart: Cart,
         payment: Authorization,
     },
-    AcceptOrder {
-        order_id: OrderId,
+    Accept {
         ready_at: Option<DateTime<Utc>>,
     },
-    RejectOrder {
-        order_id: OrderId,
+    Reject {
         reason: String,
     },
-    StartOrder {
-        order_id: OrderId,
-    },
-    MarkReady {
-        order_id: OrderId,
-    },
-    CompleteOrder {
-        order_id: OrderId,
-    },
-    CancelOrder {
-        order_id: OrderId,
+    Start,
+    MarkReady,
+    Complete,
+    Cancel {
         reason: String,
     },
-    RefundOrder {
-        order_id: OrderId,
+    Refund {
         refund_id: RefundId,
         amount: Money,
         reason: String,
     },
-}
-
-impl Action {
-    /// The order the action is about, if any.
-    pub fn order_id(&self) -> Option<OrderId> {
-        match self {
-            Action::PlaceOrder { order_id, .. }
-            | Action::AcceptOrder { order_id, .. }
-            | Action::RejectOrder { order_id, .. }
-            | Action::StartOrder { order_id }
-            | Action::MarkReady { order_id }
-            | Action::CompleteOrder { order_id }
-            | Action::CancelOrder { order_id, .. }
-            | Action::RefundOrder { order_id, .. } => Some(*order_id),
-            Action::ConfigureStore(_)
-            | Action::PublishMenu(_)
-            | Action::SetAvailability { .. }
-            | Action::SetStatus { .. } => None,
-        }
-    }
 }

@@ -88,9 +88,11 @@ pub struct OrderPlaced {
     pub placed_at: DateTime<Utc>,
 }
 
-/// Who did it, where the domain's rules depend on it.
+/// Which kind of actor made a change, where the domain's rules depend on it
+/// (who cancelled an order). Not a token's role (`platform::Role`): an event
+/// records the actor of a change, whoever authenticated it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub enum ActorKind {
     Customer,
     Staff,
     Pos,
@@ -126,7 +128,7 @@ pub enum OrderEvent {
     },
     Cancelled {
         reason: String,
-        by: Role,
+        by: ActorKind,
         at: DateTime<Utc>,
     },
     /// The authorised amount was captured: on completion.

@@ -22,10 +22,12 @@ mod testing;
 #[cfg(test)]
 mod tests;
 
-pub use command::{Action, Actor, Authorization, Cart, CartLine, Command};
+pub use command::{
+    Action, Actor, Authorization, Cart, CartLine, Command, OrderCommand, StoreCommand,
+};
 pub use error::{DomainError, OrderError, StoreError};
 pub use event::{
-    Change, Event, Idempotency, OrderEvent, OrderPlaced, PricedLine, PricedModifier, Role,
+    ActorKind, Change, Event, Idempotency, OrderEvent, OrderPlaced, PricedLine, PricedModifier,
     StoreEvent, Totals,
 };
 pub use hours::{DuplicateDay, OpeningHours, WeeklyHours, next_slot_at_or_after, slot_start};

@@ -8,8 +8,8 @@ use uuid::Uuid;
 use crate::{
     Action, Actor, Authorization, Cart, CartLine, CatalogId, Category, Change, Command, Currency,
     CustomerId, DomainError, Event, Menu, MenuItem, ModifierGroup, ModifierOption, Money,
-    OpeningHours, OrderEvent, OrderId, OrderLimits, PaymentId, PickupSettings, Store, StoreEvent,
-    StoreId, StoreProfile, WeeklyHours,
+    OpeningHours, OrderCommand, OrderEvent, OrderId, OrderLimits, PaymentId, PickupSettings, Store,
+    StoreEvent, StoreId, StoreProfile, WeeklyHours,
 };
 
 pub struct Given {
@@ -228,25 +228,26 @@ pub fn open_store() -> Vec<Event> {
     ]
 }
 
-pub fn command(actor: Actor, action: Action) -> Command {
+/// A command of `actor` at noon; a `StoreCommand` is an action too.
+pub fn command(actor: Actor, action: impl Into<Action>) -> Command {
     Command {
         store_id: store_id(),
         actor,
         now: now(),
         idempotency: None,
-        action,
+        action: action.into(),
     }
 }
 
-pub fn admin(action: Action) -> Command {
+pub fn admin(action: impl Into<Action>) -> Command {
     command(Actor::Admin, action)
 }
 
-pub fn staff(action: Action) -> Command {
+pub fn staff(action: impl Into<Action>) -> Command {
     command(Actor::Staff, action)
 }
 
-pub fn as_customer(action: Action) -> Command {
+pub fn as_customer(action: impl Into<Action>) -> Command {
     command(Actor::Customer(customer()), action)
 }
 
@@ -286,10 +287,12 @@ pub fn place(n: u128, pickup_at: Option<DateTime<Utc>>) -> Command {
         pickup_at,
         ..cart(vec![line("classic", 1, &[])])
     };
-    as_customer(Action::PlaceOrder {
+    as_customer(Action::Order {
         order_id: order_id(n),
-        cart,
-        payment: paid(n, usd(978)),
+        command: OrderCommand::Place {
+            cart,
+            payment: paid(n, usd(978)),
+        },
     })
 }
 

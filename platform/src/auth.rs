@@ -38,6 +38,18 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The role as a token spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Staff => "staff",
+            Role::Pos => "pos",
+            Role::Admin => "admin",
+        }
+    }
+}
+
 /// What a token says about its bearer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -113,6 +125,19 @@ impl Caller {
 
     pub fn sub(&self) -> &str {
         &self.0.sub
+    }
+
+    /// Who the caller is, as one key: `<role>:<sub>`, with `%`, `/` and `:`
+    /// in the subject percent-encoded, so two callers never share a scope and
+    /// a scope ends at the first `/` after it. What a caller owns (its
+    /// idempotency keys, its share of a limit) is kept under its scope.
+    pub fn scope(&self) -> String {
+        let sub = self
+            .sub()
+            .replace('%', "%25")
+            .replace('/', "%2F")
+            .replace(':', "%3A");
+        format!("{}:{sub}", self.role().as_str())
     }
 
     /// `403` unless the caller has one of `roles`.
@@ -225,6 +250,15 @@ mod tests {
             ))
             .unwrap();
         assert!(keys.verify(&expired).is_err());
+    }
+
+    #[test]
+    fn a_scope_is_the_role_and_the_escaped_subject() {
+        let mut caller = Caller(claims(Role::Pos, &["s-1"], later()));
+        assert_eq!(caller.scope(), "pos:u-1");
+        caller.0.sub = "a/b:c%d".into();
+        caller.0.role = Role::Customer;
+        assert_eq!(caller.scope(), "customer:a%2Fb%3Ac%25d");
     }
 
     #[test]

@@ -31,7 +31,7 @@ impl Streams {
 
     /// A slot for one more stream of `caller`, or `429 too_many_streams`.
     pub fn open(&self, caller: &Caller) -> Result<StreamSlot, Problem> {
-        let key = format!("{:?}:{}", caller.role(), caller.sub());
+        let key = caller.scope();
         match self.open.entry(key.clone()) {
             Entry::Occupied(open) if *open.get() >= self.cap => {
                 drop(open);

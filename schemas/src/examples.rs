@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use domain::{
     Action, Actor, Authorization, Cart, CartLine, CatalogId, Category, Change, Command, Currency,
     CustomerId, DomainError, Idempotency, Menu, MenuItem, ModifierGroup, ModifierOption, Money,
-    OpeningHours, OrderId, OrderLimits, PaymentId, PickupSettings, RefundId, Store, StoreId,
-    StoreProfile, WeeklyHours,
+    OpeningHours, OrderCommand, OrderId, OrderLimits, PaymentId, PickupSettings, RefundId, Store,
+    StoreCommand, StoreId, StoreProfile, WeeklyHours,
 };
 use uuid::Uuid;
 
@@ -236,10 +236,9 @@ impl Scribe {
         self.run(
             Actor::Customer(customer),
             Some(&key),
-            Action::PlaceOrder {
+            Action::Order {
                 order_id: order,
-                cart,
-                payment,
+                command: OrderCommand::Place { cart, payment },
             },
         )
     }
@@ -272,23 +271,31 @@ pub fn a_day_at_a_store() -> Vec<Event> {
     let ready_at = start + Duration::minutes(20);
     let refund = RefundId(Uuid::from_u128(0x0193_a0c4_7b1e_7cc0_8f8e_0000_0000_ffff));
     let steps: Vec<(Actor, Option<&str>, Action)> = vec![
-        (Actor::Admin, None, Action::ConfigureStore(profile())),
-        (Actor::Admin, None, Action::PublishMenu(menu())),
+        (
+            Actor::Admin,
+            None,
+            Action::Store(StoreCommand::Configure(profile())),
+        ),
+        (
+            Actor::Admin,
+            None,
+            Action::Store(StoreCommand::PublishMenu(menu())),
+        ),
         (
             Actor::Pos,
             None,
-            Action::SetAvailability {
+            Action::Store(StoreCommand::SetAvailability {
                 id: cid("swiss"),
                 available: false,
-            },
+            }),
         ),
         (
             Actor::Staff,
             None,
-            Action::SetStatus {
+            Action::Store(StoreCommand::SetStatus {
                 accepting_orders: true,
                 busy_minutes: Some(10),
-            },
+            }),
         ),
     ];
     let result = (|| -> Result<(), DomainError> {
@@ -304,32 +311,61 @@ pub fn a_day_at_a_store() -> Vec<Event> {
             ],
             200,
         )?;
-        let accept = Action::AcceptOrder {
+        let accept = Action::Order {
             order_id: a,
-            ready_at: Some(ready_at),
+            command: OrderCommand::Accept {
+                ready_at: Some(ready_at),
+            },
         };
         day.run(Actor::Pos, None, accept)?;
-        day.run(Actor::Staff, None, Action::StartOrder { order_id: a })?;
-        day.run(Actor::Pos, None, Action::MarkReady { order_id: a })?;
-        day.run(Actor::Staff, None, Action::CompleteOrder { order_id: a })?;
-        let refund = Action::RefundOrder {
+        day.run(
+            Actor::Staff,
+            None,
+            Action::Order {
+                order_id: a,
+                command: OrderCommand::Start,
+            },
+        )?;
+        day.run(
+            Actor::Pos,
+            None,
+            Action::Order {
+                order_id: a,
+                command: OrderCommand::MarkReady,
+            },
+        )?;
+        day.run(
+            Actor::Staff,
+            None,
+            Action::Order {
+                order_id: a,
+                command: OrderCommand::Complete,
+            },
+        )?;
+        let refund = Action::Order {
             order_id: a,
-            refund_id: refund,
-            amount: usd(300),
-            reason: "cola was flat".into(),
+            command: OrderCommand::Refund {
+                refund_id: refund,
+                amount: usd(300),
+                reason: "cola was flat".into(),
+            },
         };
         // Keys are scoped to their caller by command-api: role and subject.
         day.run(Actor::Staff, Some("staff:staff-1/refund-1"), refund)?;
         day.place(customer.clone(), b, vec![line("fries", 1, &[], None)], 0)?;
-        let reject = Action::RejectOrder {
+        let reject = Action::Order {
             order_id: b,
-            reason: "fryer is down".into(),
+            command: OrderCommand::Reject {
+                reason: "fryer is down".into(),
+            },
         };
         day.run(Actor::Staff, None, reject)?;
         day.place(customer.clone(), c, vec![line("classic", 1, &[], None)], 0)?;
-        let cancel = Action::CancelOrder {
+        let cancel = Action::Order {
             order_id: c,
-            reason: "ordered twice".into(),
+            command: OrderCommand::Cancel {
+                reason: "ordered twice".into(),
+            },
         };
         day.run(Actor::Customer(customer.clone()), None, cancel)
     })();

@@ -6,12 +6,13 @@
 //!
 //! librdkafka's transaction calls block, so each writer is an OS thread, never
 //! a tokio task. Ownership comes from the consumer group (see `membership`):
-//! `Signal::Assign` and `Signal::Revoke` reach a writer through the same queue
-//! as its commands, so they take effect between two batches.
+//! `QueueItem::Assign` and `QueueItem::Revoke` reach a writer through the same
+//! queue as its work, so they take effect between two batches.
 
 mod answers;
 mod deliveries;
 mod partition;
+mod queue;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,101 +22,20 @@ use dashmap::DashMap;
 use std::thread::JoinHandle;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use domain::{Cart, Command, DomainError, Idempotency, Order, OrderId, Quote, StoreId};
+use domain::{Command, Idempotency, OrderId, StoreId};
 use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
 
 use crate::Config;
 use partition::PartitionWriter;
-
-/// Where a command came from, carried into its events.
-#[derive(Debug, Clone)]
-pub struct CommandMeta {
-    pub command_id: Uuid,
-    pub correlation_id: String,
-}
-
-/// What a partition writer is asked to do.
-#[derive(Debug)]
-pub enum Work {
-    /// Decide and, if events result, commit them. With `expected_version`
-    /// (`If-Match`), only if the aggregate is still at that version.
-    Decide {
-        command: Command,
-        expected_version: Option<u64>,
-    },
-    /// Price a cart against the store's current state; nothing is written. A
-    /// request already decided under this idempotency key gets its order back.
-    Quote {
-        store_id: StoreId,
-        cart: Cart,
-        now: DateTime<Utc>,
-        idempotency: Option<Idempotency>,
-    },
-}
-
-/// A command's result, read from the state after its events.
-#[derive(Debug)]
-pub enum Outcome {
-    Store {
-        version: u64,
-        menu_version: u32,
-    },
-    Order {
-        order: Box<Order>,
-        timezone: Tz,
-        /// The events this command committed: none for a retry.
-        committed: Vec<domain::Event>,
-    },
-    Quote {
-        quote: Box<Quote>,
-        timezone: Tz,
-    },
-}
-
-/// Why a command was not committed.
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    #[error(transparent)]
-    Domain(#[from] DomainError),
-    /// The order ended longer ago than the retention window and left memory.
-    #[error("the order ended and is no longer open to commands")]
-    Gone,
-    /// `If-Match` named another version than the aggregate's.
-    #[error("the version is {current}, not the one in If-Match")]
-    VersionConflict { current: u64 },
-    /// The partition's writer is starting over or its transaction failed;
-    /// nothing of the command is in the log, and a retry may succeed.
-    #[error("{0}")]
-    Unavailable(&'static str),
-}
-
-#[derive(Debug)]
-pub struct Job {
-    work: Work,
-    meta: CommandMeta,
-    reply: oneshot::Sender<Result<Outcome, CommandError>>,
-    /// A job the writer reaches after this is answered `503` undecided:
-    /// its caller has waited long enough.
-    deadline: std::time::Instant,
-}
-
-/// What reaches a partition writer, in order.
-#[derive(Debug)]
-pub enum Signal {
-    Job(Box<Job>),
-    /// This instance now owns the partition: take it over.
-    Assign,
-    /// This instance no longer owns the partition: stop after the batch in
-    /// hand and drop its state, then acknowledge.
-    Revoke(std::sync::mpsc::SyncSender<()>),
-}
+pub use queue::{
+    CommandError, CommandMeta, OrderAnswer, PlacementPrice, Pricing, QueueItem, QuoteAnswer,
+    StoreAnswer,
+};
+use queue::{Decide, PlacementPricing, Request, Work};
 
 /// What the rest of the instance sees of one partition's writer.
 struct Partition {
-    queue: mpsc::Sender<Signal>,
+    queue: mpsc::Sender<QueueItem>,
     /// Assigned to this instance by the consumer group.
     owned: Arc<AtomicBool>,
     /// Owned, rebuilt, and taking commands.
@@ -127,8 +47,8 @@ struct Partition {
 #[derive(Clone)]
 pub struct Writers {
     partitions: Arc<Vec<Partition>>,
-    directory: Directory,
-    /// How long a job may wait in a writer's queue.
+    published: Arc<Published>,
+    /// How long work may wait in a writer's queue.
     queue_wait: std::time::Duration,
     /// True while the group is (re)assigning partitions: from the start until
     /// the first assignment, and from a revocation to the next assignment
@@ -151,8 +71,6 @@ pub struct Published {
     pub placements: DashMap<String, OrderId>,
 }
 
-pub type Directory = Arc<Published>;
-
 impl std::fmt::Debug for Writers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writers")
@@ -168,9 +86,9 @@ impl Writers {
     pub fn start(config: &Config) -> anyhow::Result<(Writers, Vec<JoinHandle<()>>)> {
         let mut partitions = Vec::new();
         let mut threads = Vec::new();
-        let directory = Directory::default();
+        let published = Arc::<Published>::default();
         for p in 0..config.kafka.partitions {
-            let (queue, signals) = mpsc::channel(config.limits.writer_queue_depth as usize);
+            let (queue, items) = mpsc::channel(config.limits.writer_queue_depth as usize);
             let (owned, ready) = (
                 Arc::new(AtomicBool::new(false)),
                 Arc::new(AtomicBool::new(false)),
@@ -186,11 +104,11 @@ impl Writers {
                 retention: std::time::Duration::from_secs(config.ended_order_retention_secs),
                 owned: owned.clone(),
                 ready: ready.clone(),
-                directory: directory.clone(),
+                published: published.clone(),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("writer-p{p}"))
-                .spawn(move || writer.run(signals))
+                .spawn(move || writer.run(items))
                 .context("starting a partition writer thread")?;
             partitions.push(Partition {
                 queue,
@@ -202,7 +120,7 @@ impl Writers {
         Ok((
             Writers {
                 partitions: Arc::new(partitions),
-                directory,
+                published,
                 queue_wait: config.limits.writer_queue_wait(),
                 assigning: Arc::new(AtomicBool::new(true)),
             },
@@ -215,14 +133,14 @@ impl Writers {
         self.assigning.clone()
     }
 
-    /// The queues of the writers, by partition, for ownership signals.
-    pub fn queues(&self) -> Vec<mpsc::Sender<Signal>> {
+    /// The queues of the writers, by partition, for changes of ownership.
+    pub fn queues(&self) -> Vec<mpsc::Sender<QueueItem>> {
         self.partitions.iter().map(|p| p.queue.clone()).collect()
     }
 
     /// The store of an order this instance knows.
     pub fn store_of(&self, order_id: OrderId) -> Option<StoreId> {
-        self.directory
+        self.published
             .orders
             .get(&order_id)
             .map(|entry| entry.value().clone())
@@ -230,12 +148,12 @@ impl Writers {
 
     /// The store as of its last committed store event, without its orders.
     pub fn catalog(&self, store_id: &StoreId) -> Option<Arc<domain::Store>> {
-        self.directory.catalogs.read().ok()?.get(store_id).cloned()
+        self.published.catalogs.read().ok()?.get(store_id).cloned()
     }
 
     /// Whether an order was placed under this `Idempotency-Key`.
     pub fn placed_with(&self, key: &str) -> bool {
-        self.directory.placements.contains_key(key)
+        self.published.placements.contains_key(key)
     }
 
     /// Whether this instance owns partitions and has rebuilt every one it owns.
@@ -254,14 +172,102 @@ impl Writers {
         any
     }
 
+    /// Decides a command on the store itself; answers after the commit.
+    pub async fn decide_store(
+        &self,
+        command: Command,
+        expected_version: Option<u64>,
+        meta: CommandMeta,
+    ) -> Result<StoreAnswer, CommandError> {
+        let store_id = command.store_id.clone();
+        let ask = Decide {
+            command,
+            expected_version,
+        };
+        self.submit(&store_id, ask, meta, Work::StoreCommand).await
+    }
+
+    /// Decides a command on an order; answers after the commit.
+    pub async fn decide_order(
+        &self,
+        command: Command,
+        expected_version: Option<u64>,
+        meta: CommandMeta,
+    ) -> Result<OrderAnswer, CommandError> {
+        let store_id = command.store_id.clone();
+        let ask = Decide {
+            command,
+            expected_version,
+        };
+        self.submit(&store_id, ask, meta, Work::OrderCommand).await
+    }
+
+    /// Prices a cart against the store's current state.
+    pub async fn quote(
+        &self,
+        pricing: Pricing,
+        meta: CommandMeta,
+    ) -> Result<QuoteAnswer, CommandError> {
+        let store_id = pricing.store_id.clone();
+        self.submit(&store_id, pricing, meta, Work::Quote).await
+    }
+
+    /// Prices a placement's cart against the store's current state, or
+    /// finds the order its `Idempotency-Key` placed already.
+    pub async fn price_placement(
+        &self,
+        pricing: Pricing,
+        idempotency: Option<Idempotency>,
+        meta: CommandMeta,
+    ) -> Result<PlacementPrice, CommandError> {
+        let store_id = pricing.store_id.clone();
+        let ask = PlacementPricing {
+            pricing,
+            idempotency,
+        };
+        self.submit(&store_id, ask, meta, Work::PricePlacement)
+            .await
+    }
+
     /// Sends work to the writer of the store's partition and waits for its
     /// answer: for a decision, after the commit.
-    pub async fn submit(
+    async fn submit<A, R>(
         &self,
         store_id: &StoreId,
-        work: Work,
+        ask: A,
         meta: CommandMeta,
-    ) -> Result<Outcome, CommandError> {
+        kind: fn(Box<Request<A, R>>) -> Work,
+    ) -> Result<R, CommandError> {
+        let partition = self.ready_partition(store_id)?;
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            ask,
+            meta,
+            reply,
+            deadline: std::time::Instant::now() + self.queue_wait,
+        };
+        partition
+            .queue
+            .try_send(QueueItem::Work(kind(Box::new(request))))
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => {
+                    metrics::counter!("qsr_writer_queue_full_total").increment(1);
+                    CommandError::Unavailable(
+                        "too many commands are waiting for the store's partition; retry shortly",
+                    )
+                }
+                mpsc::error::TrySendError::Closed(_) => {
+                    CommandError::Unavailable("the partition writer stopped")
+                }
+            })?;
+        // A dropped reply means the batch's transaction did not commit.
+        answer
+            .await
+            .map_err(|_| CommandError::Unavailable("the write was not committed; retry"))?
+    }
+
+    /// The writer of the store's partition, if it takes work now.
+    fn ready_partition(&self, store_id: &StoreId) -> Result<&Partition, CommandError> {
         let count = i32::try_from(self.partitions.len()).unwrap_or(i32::MAX);
         let p = schemas::partition_for(store_id.as_str(), count);
         let partition = usize::try_from(p).ok().and_then(|p| self.partitions.get(p));
@@ -284,32 +290,7 @@ impl Writers {
                  the log); retry shortly",
             ));
         }
-        let (reply, answer) = oneshot::channel();
-        let deadline = std::time::Instant::now() + self.queue_wait;
-        let job = Job {
-            work,
-            meta,
-            reply,
-            deadline,
-        };
-        partition
-            .queue
-            .try_send(Signal::Job(Box::new(job)))
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => {
-                    metrics::counter!("qsr_writer_queue_full_total").increment(1);
-                    CommandError::Unavailable(
-                        "too many commands are waiting for the store's partition; retry shortly",
-                    )
-                }
-                mpsc::error::TrySendError::Closed(_) => {
-                    CommandError::Unavailable("the partition writer stopped")
-                }
-            })?;
-        // A dropped reply means the batch's transaction did not commit.
-        answer
-            .await
-            .map_err(|_| CommandError::Unavailable("the write was not committed; retry"))?
+        Ok(partition)
     }
 }
 
@@ -317,12 +298,14 @@ impl Writers {
 mod tests {
     use std::time::Duration;
 
+    use uuid::Uuid;
+
     use super::*;
 
     /// Writers of one owned, rebuilt partition whose writer takes nothing:
     /// its queue only fills.
-    fn stalled(depth: usize) -> (Writers, mpsc::Receiver<Signal>) {
-        let (queue, signals) = mpsc::channel(depth);
+    fn stalled(depth: usize) -> (Writers, mpsc::Receiver<QueueItem>) {
+        let (queue, items) = mpsc::channel(depth);
         let partition = Partition {
             queue,
             owned: Arc::new(AtomicBool::new(true)),
@@ -330,27 +313,26 @@ mod tests {
         };
         let writers = Writers {
             partitions: Arc::new(vec![partition]),
-            directory: Directory::default(),
+            published: Arc::default(),
             queue_wait: Duration::from_secs(5),
             assigning: Arc::new(AtomicBool::new(false)),
         };
-        (writers, signals)
+        (writers, items)
     }
 
-    pub(super) fn quote() -> Work {
-        Work::Quote {
+    pub(super) fn pricing() -> Pricing {
+        Pricing {
             store_id: StoreId::parse("s1").unwrap(),
-            cart: Cart {
+            cart: domain::Cart {
                 lines: Vec::new(),
                 tip: None,
                 pickup_at: None,
             },
-            now: Utc::now(),
-            idempotency: None,
+            now: chrono::Utc::now(),
         }
     }
 
-    fn meta() -> CommandMeta {
+    pub(super) fn meta() -> CommandMeta {
         CommandMeta {
             command_id: Uuid::now_v7(),
             correlation_id: "test".into(),
@@ -359,19 +341,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_answers_503_at_once_instead_of_waiting() {
-        let (writers, _signals) = stalled(1);
-        let store = StoreId::parse("s1").unwrap();
-        // The writer has not taken the one signal its queue holds.
+        let (writers, _items) = stalled(1);
+        // The writer has not taken the one item its queue holds.
         writers.partitions[0]
             .queue
-            .try_send(Signal::Assign)
+            .try_send(QueueItem::Assign)
             .unwrap();
-        let answer = tokio::time::timeout(
-            Duration::from_secs(1),
-            writers.submit(&store, quote(), meta()),
-        )
-        .await
-        .expect("the command waited for room in the queue");
+        let answer = tokio::time::timeout(Duration::from_secs(1), writers.quote(pricing(), meta()))
+            .await
+            .expect("the command waited for room in the queue");
         let Err(CommandError::Unavailable(detail)) = answer else {
             panic!("answered {answer:?}");
         };
@@ -380,18 +358,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_partition_not_owned_during_a_rebalance_says_it_is_being_assigned() {
-        let (writers, _signals) = stalled(1);
+        let (writers, _items) = stalled(1);
         writers.partitions[0].owned.store(false, Ordering::Release);
         writers.assigning.store(true, Ordering::Release);
-        let store = StoreId::parse("s1").unwrap();
-        let Err(CommandError::Unavailable(detail)) = writers.submit(&store, quote(), meta()).await
-        else {
+        let Err(CommandError::Unavailable(detail)) = writers.quote(pricing(), meta()).await else {
             panic!("an unowned partition took a command");
         };
         assert!(detail.contains("being assigned"), "{detail}");
         writers.assigning.store(false, Ordering::Release);
-        let Err(CommandError::Unavailable(detail)) = writers.submit(&store, quote(), meta()).await
-        else {
+        let Err(CommandError::Unavailable(detail)) = writers.quote(pricing(), meta()).await else {
             panic!("an unowned partition took a command");
         };
         assert!(detail.contains("another instance"), "{detail}");

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use domain::{Actor, CustomerId, OrderId, StoreId};
+use domain::{Actor, CustomerId, OrderId, StoreCommand, StoreId};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -156,11 +156,15 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
         .run(
             Actor::Admin,
             None,
-            domain::Action::ConfigureStore(profile()),
+            domain::Action::Store(StoreCommand::Configure(profile())),
         )
         .unwrap();
     scribe
-        .run(Actor::Admin, None, domain::Action::PublishMenu(menu()))
+        .run(
+            Actor::Admin,
+            None,
+            domain::Action::Store(StoreCommand::PublishMenu(menu())),
+        )
         .unwrap();
     let customer = CustomerId::parse("cust-1").unwrap();
     let mut orders = Vec::new();

@@ -670,7 +670,7 @@ async fn a_record_that_cannot_be_read_is_dead_lettered_and_the_next_ones_are_pro
 
 #[tokio::test]
 async fn hourly_sales_follow_new_yorks_clocks_on_the_day_they_fall_back() {
-    use domain::{Action, Actor, CustomerId, OrderId, StoreId};
+    use domain::{Action, Actor, CustomerId, OrderCommand, OrderId, StoreCommand, StoreId};
     use schemas::examples::{Scribe, line, menu, profile};
 
     let system = spawn_system().await.unwrap();
@@ -692,10 +692,18 @@ async fn hourly_sales_follow_new_yorks_clocks_on_the_day_they_fall_back() {
     let start = Utc.with_ymd_and_hms(2026, 11, 1, 3, 0, 0).unwrap(); // 23:00 EDT
     let mut scribe = Scribe::new(StoreId::parse(store).unwrap(), start, 0xd57 << 64);
     scribe
-        .run(Actor::Admin, None, Action::ConfigureStore(profile))
+        .run(
+            Actor::Admin,
+            None,
+            Action::Store(StoreCommand::Configure(profile)),
+        )
         .unwrap();
     scribe
-        .run(Actor::Admin, None, Action::PublishMenu(menu()))
+        .run(
+            Actor::Admin,
+            None,
+            Action::Store(StoreCommand::PublishMenu(menu())),
+        )
         .unwrap();
     let customer = CustomerId::parse("cust-1").unwrap();
     let place_at = |scribe: &mut Scribe, utc_hour: u32, minute: u32| {
@@ -716,9 +724,11 @@ async fn hourly_sales_follow_new_yorks_clocks_on_the_day_they_fall_back() {
         .run(
             Actor::Customer(customer.clone()),
             None,
-            Action::CancelOrder {
+            Action::Order {
                 order_id: cancelled,
-                reason: "changed my mind".into(),
+                command: OrderCommand::Cancel {
+                    reason: "changed my mind".into(),
+                },
             },
         )
         .unwrap();

@@ -13,8 +13,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use domain::{
     Action, Actor, Authorization, Cart, CartLine, CatalogId, Category, Change, Command, Currency,
     CustomerId, Idempotency, MAX_LIMIT, Menu, MenuItem, ModifierGroup, ModifierOption, Money,
-    OpeningHours, OrderId, OrderLimits, OrderStatus, PaymentId, PickupSettings, RefundId, Store,
-    StoreId, StoreProfile, WeeklyHours,
+    OpeningHours, OrderCommand, OrderId, OrderLimits, OrderStatus, PaymentId, PickupSettings,
+    RefundId, Store, StoreCommand, StoreId, StoreProfile, WeeklyHours,
 };
 use platform::KafkaArgs;
 use rdkafka::error::KafkaError;
@@ -239,9 +239,19 @@ impl World {
         let mut batch = Batch::default();
         for s in 0..self.stores.len() {
             let profile = self.profile(s);
-            self.run(s, Actor::Admin, Action::ConfigureStore(profile), &mut batch);
+            self.run(
+                s,
+                Actor::Admin,
+                Action::Store(StoreCommand::Configure(profile)),
+                &mut batch,
+            );
             let menu = self.menu(s);
-            self.run(s, Actor::Admin, Action::PublishMenu(menu), &mut batch);
+            self.run(
+                s,
+                Actor::Admin,
+                Action::Store(StoreCommand::PublishMenu(menu)),
+                &mut batch,
+            );
         }
         batch
     }
@@ -260,7 +270,7 @@ impl World {
                 self.run(
                     s,
                     Actor::Pos,
-                    Action::SetAvailability { id, available },
+                    Action::Store(StoreCommand::SetAvailability { id, available }),
                     batch,
                 );
             }
@@ -268,19 +278,29 @@ impl World {
                 let paused = !self.stores[s].store.status.accepts_orders();
                 let accepting_orders = paused || self.rng.u32(0..4) != 0;
                 let busy_minutes = Some(if self.rng.bool() { 0 } else { 15 });
-                let action = Action::SetStatus {
+                let action = Action::Store(StoreCommand::SetStatus {
                     accepting_orders,
                     busy_minutes,
-                };
+                });
                 self.run(s, Actor::Staff, action, batch);
             }
             97..99 => {
                 let menu = self.menu(s);
-                self.run(s, Actor::Admin, Action::PublishMenu(menu), batch);
+                self.run(
+                    s,
+                    Actor::Admin,
+                    Action::Store(StoreCommand::PublishMenu(menu)),
+                    batch,
+                );
             }
             _ => {
                 let profile = self.profile(s);
-                self.run(s, Actor::Admin, Action::ConfigureStore(profile), batch);
+                self.run(
+                    s,
+                    Actor::Admin,
+                    Action::Store(StoreCommand::Configure(profile)),
+                    batch,
+                );
             }
         }
     }
@@ -464,10 +484,9 @@ impl World {
             s,
             actor,
             now,
-            Action::PlaceOrder {
+            Action::Order {
                 order_id,
-                cart,
-                payment,
+                command: OrderCommand::Place { cart, payment },
             },
             batch,
         );
@@ -498,34 +517,62 @@ impl World {
                     .rng
                     .bool()
                     .then(|| self.clock + chrono::Duration::minutes(self.rng.i64(5..30)));
-                (Actor::Pos, Action::AcceptOrder { order_id, ready_at })
+                (
+                    Actor::Pos,
+                    Action::Order {
+                        order_id,
+                        command: OrderCommand::Accept { ready_at },
+                    },
+                )
             }
             OrderStatus::Placed if roll < 92 => (
                 Actor::Staff,
-                Action::RejectOrder {
+                Action::Order {
                     order_id,
-                    reason: "the fryer is down".into(),
+                    command: OrderCommand::Reject {
+                        reason: "the fryer is down".into(),
+                    },
                 },
             ),
             OrderStatus::Placed => (
                 customer,
-                Action::CancelOrder {
+                Action::Order {
                     order_id,
-                    reason: "ordered twice".into(),
+                    command: OrderCommand::Cancel {
+                        reason: "ordered twice".into(),
+                    },
                 },
             ),
             OrderStatus::Accepted | OrderStatus::InPreparation if roll < 4 => (
                 Actor::Staff,
-                Action::CancelOrder {
+                Action::Order {
                     order_id,
-                    reason: "out of buns".into(),
+                    command: OrderCommand::Cancel {
+                        reason: "out of buns".into(),
+                    },
                 },
             ),
-            OrderStatus::Accepted if roll < 90 => (Actor::Staff, Action::StartOrder { order_id }),
-            OrderStatus::Accepted | OrderStatus::InPreparation => {
-                (Actor::Pos, Action::MarkReady { order_id })
-            }
-            OrderStatus::Ready => (Actor::Staff, Action::CompleteOrder { order_id }),
+            OrderStatus::Accepted if roll < 90 => (
+                Actor::Staff,
+                Action::Order {
+                    order_id,
+                    command: OrderCommand::Start,
+                },
+            ),
+            OrderStatus::Accepted | OrderStatus::InPreparation => (
+                Actor::Pos,
+                Action::Order {
+                    order_id,
+                    command: OrderCommand::MarkReady,
+                },
+            ),
+            OrderStatus::Ready => (
+                Actor::Staff,
+                Action::Order {
+                    order_id,
+                    command: OrderCommand::Complete,
+                },
+            ),
             OrderStatus::Completed if refundable > 0 && roll < 40 => {
                 let amount = if self.rng.bool() {
                     refundable
@@ -534,11 +581,13 @@ impl World {
                 };
                 (
                     Actor::Staff,
-                    Action::RefundOrder {
+                    Action::Order {
                         order_id,
-                        refund_id: RefundId(Uuid::new_v4()),
-                        amount: self.money(s, amount),
-                        reason: "cold fries".into(),
+                        command: OrderCommand::Refund {
+                            refund_id: RefundId(Uuid::new_v4()),
+                            amount: self.money(s, amount),
+                            reason: "cold fries".into(),
+                        },
                     },
                 )
             }
@@ -572,7 +621,14 @@ impl World {
         batch: &mut Batch,
     ) -> bool {
         let command_id = Uuid::new_v4();
-        let idempotency = matches!(action, Action::PlaceOrder { .. }).then(|| Idempotency {
+        let idempotency = matches!(
+            action,
+            Action::Order {
+                command: OrderCommand::Place { .. },
+                ..
+            }
+        )
+        .then(|| Idempotency {
             key: format!("key-{}", command_id.simple()),
             fingerprint: format!("sha256:{}", command_id.simple()),
         });

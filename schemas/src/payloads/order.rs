@@ -1,7 +1,9 @@
 //! Order and payment events.
 
 use chrono::{DateTime, Utc};
-use domain::{CatalogId, CustomerId, Money, OrderPlaced, PricedLine, PricedModifier, Role, Totals};
+use domain::{
+    ActorKind, CatalogId, CustomerId, Money, OrderPlaced, PricedLine, PricedModifier, Totals,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -222,24 +224,24 @@ pub enum RoleV1 {
     Admin,
 }
 
-impl From<Role> for RoleV1 {
-    fn from(role: Role) -> Self {
+impl From<ActorKind> for RoleV1 {
+    fn from(role: ActorKind) -> Self {
         match role {
-            Role::Customer => RoleV1::Customer,
-            Role::Staff => RoleV1::Staff,
-            Role::Pos => RoleV1::Pos,
-            Role::Admin => RoleV1::Admin,
+            ActorKind::Customer => RoleV1::Customer,
+            ActorKind::Staff => RoleV1::Staff,
+            ActorKind::Pos => RoleV1::Pos,
+            ActorKind::Admin => RoleV1::Admin,
         }
     }
 }
 
-impl From<RoleV1> for Role {
+impl From<RoleV1> for ActorKind {
     fn from(role: RoleV1) -> Self {
         match role {
-            RoleV1::Customer => Role::Customer,
-            RoleV1::Staff => Role::Staff,
-            RoleV1::Pos => Role::Pos,
-            RoleV1::Admin => Role::Admin,
+            RoleV1::Customer => ActorKind::Customer,
+            RoleV1::Staff => ActorKind::Staff,
+            RoleV1::Pos => ActorKind::Pos,
+            RoleV1::Admin => ActorKind::Admin,
         }
     }
 }
