@@ -126,7 +126,7 @@ struct Partition {
 #[derive(Clone)]
 pub struct Writers {
     partitions: Arc<Vec<Partition>>,
-    directory: Directory,
+    lookups: Arc<WriterLookups>,
     /// How long a job may wait in a writer's queue.
     queue_wait: std::time::Duration,
     /// True while the group is (re)assigning partitions: from the start until
@@ -135,11 +135,11 @@ pub struct Writers {
     assigning: Arc<AtomicBool>,
 }
 
-/// What the writers publish for the HTTP tasks, so that common reads need no
-/// trip through a writer's queue. Advisory only: every decision is taken by
-/// the writer against its own state.
+/// What the writers publish for the HTTP tasks to look up, so that common
+/// reads need no trip through a writer's queue. Advisory only: every decision
+/// is taken by the writer against its own state.
 #[derive(Debug, Default)]
-pub struct Published {
+pub struct WriterLookups {
     /// Which store each order belongs to, for commands that name only an
     /// order. Orders never move, so an entry never changes once written.
     pub orders: DashMap<OrderId, StoreId>,
@@ -149,8 +149,6 @@ pub struct Published {
     /// The order each placement's `Idempotency-Key` created.
     pub placements: DashMap<String, OrderId>,
 }
-
-pub type Directory = Arc<Published>;
 
 impl std::fmt::Debug for Writers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -167,7 +165,7 @@ impl Writers {
     pub fn start(config: &Config) -> anyhow::Result<(Writers, Vec<JoinHandle<()>>)> {
         let mut partitions = Vec::new();
         let mut threads = Vec::new();
-        let directory = Directory::default();
+        let lookups = Arc::<WriterLookups>::default();
         for p in 0..config.kafka.partitions {
             let (queue, signals) = mpsc::channel(config.limits.writer_queue_depth as usize);
             let (owned, ready) = (
@@ -185,7 +183,7 @@ impl Writers {
                 retention: std::time::Duration::from_secs(config.ended_order_retention_secs),
                 owned: owned.clone(),
                 ready: ready.clone(),
-                directory: directory.clone(),
+                lookups: lookups.clone(),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("writer-p{p}"))
@@ -201,7 +199,7 @@ impl Writers {
         Ok((
             Writers {
                 partitions: Arc::new(partitions),
-                directory,
+                lookups,
                 queue_wait: config.limits.writer_queue_wait(),
                 assigning: Arc::new(AtomicBool::new(true)),
             },
@@ -221,7 +219,7 @@ impl Writers {
 
     /// The store of an order this instance knows.
     pub fn store_of(&self, order_id: OrderId) -> Option<StoreId> {
-        self.directory
+        self.lookups
             .orders
             .get(&order_id)
             .map(|entry| entry.value().clone())
@@ -229,12 +227,12 @@ impl Writers {
 
     /// The store as of its last committed store event, without its orders.
     pub fn catalog(&self, store_id: &StoreId) -> Option<Arc<domain::Store>> {
-        self.directory.catalogs.read().ok()?.get(store_id).cloned()
+        self.lookups.catalogs.read().ok()?.get(store_id).cloned()
     }
 
     /// Whether an order was placed under this `Idempotency-Key`.
     pub fn placed_with(&self, key: &str) -> bool {
-        self.directory.placements.contains_key(key)
+        self.lookups.placements.contains_key(key)
     }
 
     /// Whether this instance owns partitions and has rebuilt every one it owns.
@@ -329,7 +327,7 @@ mod tests {
         };
         let writers = Writers {
             partitions: Arc::new(vec![partition]),
-            directory: Directory::default(),
+            lookups: Arc::default(),
             queue_wait: Duration::from_secs(5),
             assigning: Arc::new(AtomicBool::new(false)),
         };

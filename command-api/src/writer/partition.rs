@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::answers::{current_version, outcome_of, quote};
-use super::{CommandError, CommandMeta, Directory, Job, Signal, Work};
+use super::{CommandError, CommandMeta, Job, Signal, Work, WriterLookups};
 
 /// How long a rebuild may take before the writer gives up and starts over.
 const REBUILD_TIMEOUT: Duration = Duration::from_secs(120);
@@ -47,7 +47,7 @@ pub(super) struct PartitionWriter {
     pub retention: Duration,
     pub owned: Arc<AtomicBool>,
     pub ready: Arc<AtomicBool>,
-    pub directory: Directory,
+    pub lookups: Arc<WriterLookups>,
 }
 
 /// Why a writer stopped working its partition.
@@ -274,11 +274,11 @@ impl PartitionWriter {
         else {
             return;
         };
-        self.directory
+        self.lookups
             .orders
             .insert(*order_id, event.store_id.clone());
         if let Some(idempotency) = &event.idempotency {
-            self.directory
+            self.lookups
                 .placements
                 .insert(idempotency.key.clone(), *order_id);
         }
@@ -286,7 +286,7 @@ impl PartitionWriter {
 
     /// Publishes a store's catalog (after its store events are committed).
     fn publish_catalog(&self, store: &Store) {
-        if let Ok(mut catalogs) = self.directory.catalogs.write() {
+        if let Ok(mut catalogs) = self.lookups.catalogs.write() {
             catalogs.insert(store.id.clone(), Arc::new(store.catalog()));
         }
     }
@@ -433,7 +433,7 @@ impl PartitionWriter {
             if let Some(order_id) = command.action.order_id()
                 && !matches!(command.action, domain::Action::PlaceOrder { .. })
                 && !store.orders.contains_key(&order_id)
-                && self.directory.orders.contains_key(&order_id)
+                && self.lookups.orders.contains_key(&order_id)
             {
                 let _ = job.reply.send(Err(CommandError::Gone));
                 continue;
