@@ -33,6 +33,7 @@ fn order_of(data: &EventData) -> Option<Uuid> {
 }
 
 impl Models {
+    /// Reads, and locks for the transaction, every row `events` may change.
     pub(super) async fn load(
         tx: &Transaction<'_>,
         events: &[(usize, &Event)],
