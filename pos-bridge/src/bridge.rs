@@ -17,7 +17,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Settings};
+use crate::cli::Config;
+use crate::config::Settings;
 use crate::consumer::{OrderConsumer, StoreRuntime, Wakers};
 use crate::db;
 use crate::delivery::{DeadLetter, Delivery, run_sink};

@@ -23,7 +23,7 @@ use platform::KafkaContext;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
-use schemas::{Event, EventData};
+use schemas::{Event, EventData, OrderStatus};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -383,7 +383,7 @@ fn rows_for(store: &StoreRuntime, ticket: &Ticket, due_at: DateTime<Utc>) -> Vec
 /// The tickets an event makes for a configured store.
 fn effects(event: &Event, store: &StoreRuntime, tz: Tz) -> Effects {
     let meta = &event.meta;
-    let base = |order_id: Uuid, kind: TicketKind, status: Option<&str>| Ticket {
+    let base = |order_id: Uuid, kind: TicketKind, status: Option<OrderStatus>| Ticket {
         ticket_id: ticket_id(order_id, kind, status),
         kind,
         store_id: meta.store_id.clone(),
@@ -392,7 +392,7 @@ fn effects(event: &Event, store: &StoreRuntime, tz: Tz) -> Effects {
         reprint: false,
         at: meta.time,
         order: None,
-        status: status.map(str::to_owned),
+        status,
         reason: None,
         correlation_id: Some(meta.correlation_id.clone()),
     };
@@ -423,12 +423,14 @@ fn effects(event: &Event, store: &StoreRuntime, tz: Tz) -> Effects {
             effects.rows.extend(rows_for(store, &kitchen, fire));
             return effects;
         }
-        EventData::OrderAccepted(e) => (e.order_id, "accepted", None),
-        EventData::OrderRejected(e) => (e.order_id, "rejected", Some(e.reason.clone())),
-        EventData::PreparationStarted(e) => (e.order_id, "in_preparation", None),
-        EventData::OrderReady(e) => (e.order_id, "ready", None),
-        EventData::OrderCompleted(e) => (e.order_id, "completed", None),
-        EventData::OrderCancelled(e) => (e.order_id, "cancelled", Some(e.reason.clone())),
+        EventData::OrderAccepted(e) => (e.order_id, OrderStatus::Accepted, None),
+        EventData::OrderRejected(e) => (e.order_id, OrderStatus::Rejected, Some(e.reason.clone())),
+        EventData::PreparationStarted(e) => (e.order_id, OrderStatus::InPreparation, None),
+        EventData::OrderReady(e) => (e.order_id, OrderStatus::Ready, None),
+        EventData::OrderCompleted(e) => (e.order_id, OrderStatus::Completed, None),
+        EventData::OrderCancelled(e) => {
+            (e.order_id, OrderStatus::Cancelled, Some(e.reason.clone()))
+        }
         _ => return effects,
     };
     let ticket = Ticket {

@@ -8,6 +8,7 @@
 //! [`replay`] for reprints, [`print_sink`] for a development printer.
 
 mod bridge;
+mod cli;
 mod config;
 mod consumer;
 mod db;
@@ -16,17 +17,16 @@ pub mod escpos;
 mod feedback;
 mod replay;
 pub mod signing;
-mod sink;
 mod sinks;
+mod stand_in_printer;
 mod ticket;
 
 pub use bridge::run;
-pub use config::{
-    Cli, Config, KdsSettings, ReplayArgs, Secret, Settings, SinkArgs, StoreSettings, Subcommand,
-};
+pub use cli::{Cli, Config, ReplayArgs, SinkArgs, Subcommand};
+pub use config::{KdsSettings, Secret, Settings, StoreSettings};
 pub use db::migrate;
 pub use delivery::backoff;
 pub use feedback::KdsEvent;
 pub use replay::{Replayed, replay};
-pub use sink::print_sink;
+pub use stand_in_printer::print_sink;
 pub use ticket::{OrderDetails, Ticket, TicketKind, TicketLine, order_number};

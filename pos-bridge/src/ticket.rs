@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use schemas::OrderPlacedV2;
+use schemas::{OrderPlacedV2, OrderStatus};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -83,7 +83,7 @@ pub struct Ticket {
     pub order: Option<OrderDetails>,
     /// For `status` tickets: the order's new status, as the query API names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<OrderStatus>,
     /// Why an order was cancelled or rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -99,7 +99,7 @@ pub fn order_number(order_id: Uuid) -> String {
 }
 
 /// The id of an order's ticket of `kind` (and `status`, for status tickets).
-pub fn ticket_id(order_id: Uuid, kind: TicketKind, status: Option<&str>) -> String {
+pub fn ticket_id(order_id: Uuid, kind: TicketKind, status: Option<OrderStatus>) -> String {
     match status {
         Some(status) => format!("{order_id}:{}:{status}", kind.as_str()),
         None => format!("{order_id}:{}", kind.as_str()),

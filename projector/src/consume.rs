@@ -21,8 +21,8 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use crate::Config;
 use crate::apply::{Cause, Unapplied, apply_batch};
+use crate::config::Config;
 use crate::dead_letter::DeadLetters;
 
 /// The channel `NOTIFY`ed after each applied batch.

@@ -9,7 +9,7 @@ use platform::ReadyCheck;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::Config;
+use crate::config::Config;
 use crate::consume::Projection;
 
 mod embedded {

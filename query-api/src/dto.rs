@@ -1,6 +1,7 @@
 //! The bodies the query API answers with, as the OpenAPI document shows them.
 
-use serde::{Deserialize, Serialize};
+use schemas::{MoneyV1, OrderStatus, PaymentStatus};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 /// An amount in the currency's minor units.
@@ -12,44 +13,13 @@ pub struct Money {
     pub currency: String,
 }
 
-/// An order's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    Placed,
-    Accepted,
-    InPreparation,
-    Ready,
-    Completed,
-    Rejected,
-    Cancelled,
-}
-
-impl OrderStatus {
-    /// The name the read model stores.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Placed => "placed",
-            OrderStatus::Accepted => "accepted",
-            OrderStatus::InPreparation => "in_preparation",
-            OrderStatus::Ready => "ready",
-            OrderStatus::Completed => "completed",
-            OrderStatus::Rejected => "rejected",
-            OrderStatus::Cancelled => "cancelled",
+impl From<&MoneyV1> for Money {
+    fn from(m: &MoneyV1) -> Money {
+        Money {
+            amount: m.amount,
+            currency: m.currency.clone(),
         }
     }
-}
-
-/// An order's payment status.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[allow(dead_code)] // Only described: bodies carry the read model's name of it.
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    Authorized,
-    Captured,
-    Voided,
-    PartiallyRefunded,
-    Refunded,
 }
 
 /// A day of the week.
@@ -192,8 +162,7 @@ pub struct Totals {
 /// One status an order has had.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntry {
-    #[schema(value_type = OrderStatus)]
-    pub status: String,
+    pub status: OrderStatus,
     /// When it happened, in the store's time zone.
     #[schema(format = DateTime)]
     pub at: String,
@@ -211,10 +180,8 @@ pub struct OrderView {
     pub order_id: String,
     #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub store_id: String,
-    #[schema(value_type = OrderStatus)]
-    pub status: String,
-    #[schema(value_type = Option<PaymentStatus>)]
-    pub payment_status: Option<String>,
+    pub status: OrderStatus,
+    pub payment_status: Option<PaymentStatus>,
     pub version: i64,
     pub lines: Vec<OrderLine>,
     pub totals: Totals,

@@ -4,6 +4,7 @@
 //!
 //! Entry point: [`run`].
 
+mod app;
 mod config;
 mod dto;
 mod notify;

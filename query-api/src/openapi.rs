@@ -20,7 +20,7 @@ use crate::routes;
         routes::stores::get_store,
         routes::stores::get_menu,
         routes::stores::kitchen_queue,
-        routes::stores::get_sales,
+        routes::sales::get_sales,
         routes::orders::get_order,
         routes::orders::order_events,
         routes::orders::customer_orders,

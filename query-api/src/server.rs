@@ -7,9 +7,10 @@ use platform::JwtKeys;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::Config;
+use crate::app::app;
+use crate::config::Config;
 use crate::notify::Changes;
-use crate::routes::{AppState, app};
+use crate::routes::AppState;
 use crate::streams::Streams;
 
 /// Serves HTTP until `shutdown` completes; open event streams end then too.

@@ -5,12 +5,15 @@
 use schemars::{JsonSchema, Schema};
 
 use crate::envelope::Wire;
+use crate::event_type::{EventType, dataschema};
 use crate::payloads::*;
 
-/// One event type at one version.
+/// What the catalog says of one event type at one version.
 #[derive(Debug, Clone, Copy)]
-pub struct EventType {
+pub struct CatalogEntry {
     /// The CloudEvents `type`.
+    pub event_type: EventType,
+    /// Its name: `event_type.as_str()`.
     pub name: &'static str,
     /// When the event happens.
     pub description: &'static str,
@@ -24,118 +27,119 @@ fn schema_of<T: JsonSchema>() -> Schema {
 }
 
 const fn current(
-    name: &'static str,
+    event_type: EventType,
     description: &'static str,
     schema: fn() -> Schema,
-) -> EventType {
-    EventType {
-        name,
+) -> CatalogEntry {
+    CatalogEntry {
+        event_type,
+        name: event_type.as_str(),
         description,
         current: true,
         schema,
     }
 }
 
-/// All of them, in the order EVENTS.md lists them.
-pub const EVENT_TYPES: &[EventType] = &[
-    EventType {
-        name: "qsr.store.configured.v1",
-        description: "An admin created a store or changed its profile (version without order limits). No longer written; read as qsr.store.configured.v2 with the default limits (max_order_total 100000, max_tip 5000 minor units of the store's currency).",
+/// A version the code no longer writes, only reads.
+const fn legacy(
+    event_type: EventType,
+    description: &'static str,
+    schema: fn() -> Schema,
+) -> CatalogEntry {
+    CatalogEntry {
         current: false,
-        schema: schema_of::<StoreConfiguredV1>,
-    },
+        ..current(event_type, description, schema)
+    }
+}
+
+/// All of them, in the order EVENTS.md lists them.
+pub const EVENT_TYPES: &[CatalogEntry] = &[
+    legacy(
+        EventType::StoreConfiguredV1,
+        "An admin created a store or changed its profile (version without order limits). No longer written; read as qsr.store.configured.v2 with the default limits (max_order_total 100000, max_tip 5000 minor units of the store's currency).",
+        schema_of::<StoreConfiguredV1>,
+    ),
     current(
-        "qsr.store.configured.v2",
+        EventType::StoreConfiguredV2,
         "An admin created a store or changed its profile: name, time zone, currency, tax rate, weekly hours, pickup settings and order limits (the most an order's total may be; the tip may be the larger of the subtotal and max_tip).",
         schema_of::<StoreConfiguredV2>,
     ),
     current(
-        "qsr.store.menu_published.v1",
+        EventType::MenuPublishedV1,
         "An admin published the store's whole menu; it replaces the previous one and gets the next menu version.",
         schema_of::<MenuPublishedV1>,
     ),
     current(
-        "qsr.store.availability_changed.v1",
+        EventType::AvailabilityChangedV1,
         "Staff or the POS took an item or modifier option off the menu (86) or put it back.",
         schema_of::<AvailabilityChangedV1>,
     ),
     current(
-        "qsr.store.status_changed.v1",
+        EventType::StatusChangedV1,
         "Staff or the POS paused the store, resumed it, or set it busy with extra minutes on every pickup time.",
         schema_of::<StatusChangedV1>,
     ),
-    EventType {
-        name: "qsr.order.placed.v1",
-        description: "A customer placed an order (walking-skeleton version, without customer or slot). No longer written; read as qsr.order.placed.v2.",
-        current: false,
-        schema: schema_of::<OrderPlacedV1>,
-    },
+    legacy(
+        EventType::OrderPlacedV1,
+        "A customer placed an order (walking-skeleton version, without customer or slot). No longer written; read as qsr.order.placed.v2.",
+        schema_of::<OrderPlacedV1>,
+    ),
     current(
-        "qsr.order.placed.v2",
+        EventType::OrderPlacedV2,
         "A customer placed an order and the server priced it from the menu; always followed in the same transaction by qsr.order.payment_authorized.v1.",
         schema_of::<OrderPlacedV2>,
     ),
     current(
-        "qsr.order.payment_authorized.v1",
+        EventType::PaymentAuthorizedV1,
         "The payment gateway authorised the order's total, before the order was appended.",
         schema_of::<PaymentAuthorizedV1>,
     ),
     current(
-        "qsr.order.accepted.v1",
+        EventType::OrderAcceptedV1,
         "The store accepted a placed order, perhaps with an estimate of when it will be ready.",
         schema_of::<OrderAcceptedV1>,
     ),
     current(
-        "qsr.order.rejected.v1",
+        EventType::OrderRejectedV1,
         "The store rejected a placed order; its payment is voided in the same transaction.",
         schema_of::<OrderRejectedV1>,
     ),
     current(
-        "qsr.order.preparation_started.v1",
+        EventType::PreparationStartedV1,
         "The kitchen started preparing an accepted order.",
         schema_of::<OrderStepV1>,
     ),
     current(
-        "qsr.order.ready.v1",
+        EventType::OrderReadyV1,
         "The order is ready for pickup (the kitchen bumped it).",
         schema_of::<OrderStepV1>,
     ),
     current(
-        "qsr.order.completed.v1",
+        EventType::OrderCompletedV1,
         "The customer picked the order up; its payment is captured in the same transaction.",
         schema_of::<OrderStepV1>,
     ),
     current(
-        "qsr.order.cancelled.v1",
+        EventType::OrderCancelledV1,
         "The order was cancelled before completion: by the customer before acceptance, or by staff or an admin.",
         schema_of::<OrderCancelledV1>,
     ),
     current(
-        "qsr.order.payment_captured.v1",
+        EventType::PaymentCapturedV1,
         "The authorised amount was captured, on completion.",
         schema_of::<PaymentCapturedV1>,
     ),
     current(
-        "qsr.order.payment_voided.v1",
+        EventType::PaymentVoidedV1,
         "The authorisation was released, on rejection or cancellation before capture.",
         schema_of::<PaymentVoidedV1>,
     ),
     current(
-        "qsr.order.payment_refunded.v1",
+        EventType::PaymentRefundedV1,
         "Staff or an admin refunded part or all of a captured payment.",
         schema_of::<PaymentRefundedV1>,
     ),
 ];
-
-/// The `dataschema` of an event type: it names the schema's file.
-pub fn dataschema(event_type: &str) -> String {
-    format!("urn:qsr:schemas/json/{event_type}.json")
-}
-
-/// The file name, under `schemas/json/`, of an event type's schema.
-pub fn schema_file(event_type: &str) -> String {
-    format!("{event_type}.json")
-}
 
 /// The file name of the envelope's schema.
 pub const ENVELOPE_FILE: &str = "cloudevent.json";
@@ -147,7 +151,7 @@ fn with_header(mut schema: Schema, id: String, title: &str, description: &str) -
     schema
 }
 
-impl EventType {
+impl CatalogEntry {
     /// The JSON Schema (draft 2020-12) of the event's `data`.
     pub fn json_schema(&self) -> Schema {
         with_header(
@@ -171,7 +175,8 @@ pub fn envelope_schema() -> Schema {
     )
 }
 
-/// The event type named `name`, if the log may hold it.
-pub fn event_type(name: &str) -> Option<&'static EventType> {
+/// What the catalog says of the event type named `name`, if the log may hold
+/// it.
+pub fn event_type(name: &str) -> Option<&'static CatalogEntry> {
     EVENT_TYPES.iter().find(|t| t.name == name)
 }

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use domain::{Change, Idempotency, OrderEvent, OrderId, PaymentId, RefundId, StoreEvent, StoreId};
 use uuid::Uuid;
 
+use crate::envelope::{Event, EventData, EventMeta};
 use crate::payloads::*;
-use crate::{Event, EventData, EventMeta};
 
 /// Where an event comes from, beyond what the domain knows.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::catalog::dataschema;
+use crate::event_type::EventType;
 use crate::payloads::*;
 
 /// The CloudEvents version every record carries.
@@ -65,25 +65,31 @@ pub enum EventData {
 }
 
 impl EventData {
-    /// The CloudEvents `type`, versioned.
-    pub fn event_type(&self) -> &'static str {
+    /// The CloudEvents `type`, versioned: always the current version.
+    pub fn kind(&self) -> EventType {
         match self {
-            EventData::StoreConfigured(_) => "qsr.store.configured.v2",
-            EventData::MenuPublished(_) => "qsr.store.menu_published.v1",
-            EventData::AvailabilityChanged(_) => "qsr.store.availability_changed.v1",
-            EventData::StatusChanged(_) => "qsr.store.status_changed.v1",
-            EventData::OrderPlaced(_) => "qsr.order.placed.v2",
-            EventData::PaymentAuthorized(_) => "qsr.order.payment_authorized.v1",
-            EventData::OrderAccepted(_) => "qsr.order.accepted.v1",
-            EventData::OrderRejected(_) => "qsr.order.rejected.v1",
-            EventData::PreparationStarted(_) => "qsr.order.preparation_started.v1",
-            EventData::OrderReady(_) => "qsr.order.ready.v1",
-            EventData::OrderCompleted(_) => "qsr.order.completed.v1",
-            EventData::OrderCancelled(_) => "qsr.order.cancelled.v1",
-            EventData::PaymentCaptured(_) => "qsr.order.payment_captured.v1",
-            EventData::PaymentVoided(_) => "qsr.order.payment_voided.v1",
-            EventData::PaymentRefunded(_) => "qsr.order.payment_refunded.v1",
+            EventData::StoreConfigured(_) => EventType::StoreConfiguredV2,
+            EventData::MenuPublished(_) => EventType::MenuPublishedV1,
+            EventData::AvailabilityChanged(_) => EventType::AvailabilityChangedV1,
+            EventData::StatusChanged(_) => EventType::StatusChangedV1,
+            EventData::OrderPlaced(_) => EventType::OrderPlacedV2,
+            EventData::PaymentAuthorized(_) => EventType::PaymentAuthorizedV1,
+            EventData::OrderAccepted(_) => EventType::OrderAcceptedV1,
+            EventData::OrderRejected(_) => EventType::OrderRejectedV1,
+            EventData::PreparationStarted(_) => EventType::PreparationStartedV1,
+            EventData::OrderReady(_) => EventType::OrderReadyV1,
+            EventData::OrderCompleted(_) => EventType::OrderCompletedV1,
+            EventData::OrderCancelled(_) => EventType::OrderCancelledV1,
+            EventData::PaymentCaptured(_) => EventType::PaymentCapturedV1,
+            EventData::PaymentVoided(_) => EventType::PaymentVoidedV1,
+            EventData::PaymentRefunded(_) => EventType::PaymentRefundedV1,
         }
+    }
+
+    /// The name of [`Self::kind`], e.g. `qsr.order.placed.v2`, for headers
+    /// and logs.
+    pub fn event_type(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
@@ -182,16 +188,16 @@ pub enum DecodeError {
 
 pub fn encode(event: &Event) -> Result<Vec<u8>, EncodeError> {
     let m = &event.meta;
-    let event_type = event.data.event_type();
+    let event_type = event.data.kind();
     let wire = Wire {
         specversion: SPEC_VERSION.to_owned(),
         id: m.id,
         source: m.source.clone(),
-        event_type: event_type.to_owned(),
+        event_type: event_type.as_str().to_owned(),
         subject: m.subject.clone(),
         time: m.time,
         datacontenttype: "application/json".to_owned(),
-        dataschema: Some(dataschema(event_type)),
+        dataschema: Some(event_type.dataschema()),
         storeid: m.store_id.clone(),
         aggversion: m.version,
         correlationid: m.correlation_id.clone(),
@@ -216,27 +222,29 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             source,
         })
     }
-    let payload = match wire.event_type.as_str() {
-        "qsr.store.configured.v1" => {
+    let Ok(event_type) = wire.event_type.parse::<EventType>() else {
+        return Err(DecodeError::UnknownType(wire.event_type));
+    };
+    let payload = match event_type {
+        EventType::StoreConfiguredV1 => {
             EventData::StoreConfigured(StoreConfiguredV2::from_v1(data(&wire)?))
         }
-        "qsr.store.configured.v2" => EventData::StoreConfigured(data(&wire)?),
-        "qsr.store.menu_published.v1" => EventData::MenuPublished(data(&wire)?),
-        "qsr.store.availability_changed.v1" => EventData::AvailabilityChanged(data(&wire)?),
-        "qsr.store.status_changed.v1" => EventData::StatusChanged(data(&wire)?),
-        "qsr.order.placed.v1" => EventData::OrderPlaced(OrderPlacedV2::from_v1(data(&wire)?)),
-        "qsr.order.placed.v2" => EventData::OrderPlaced(data(&wire)?),
-        "qsr.order.payment_authorized.v1" => EventData::PaymentAuthorized(data(&wire)?),
-        "qsr.order.accepted.v1" => EventData::OrderAccepted(data(&wire)?),
-        "qsr.order.rejected.v1" => EventData::OrderRejected(data(&wire)?),
-        "qsr.order.preparation_started.v1" => EventData::PreparationStarted(data(&wire)?),
-        "qsr.order.ready.v1" => EventData::OrderReady(data(&wire)?),
-        "qsr.order.completed.v1" => EventData::OrderCompleted(data(&wire)?),
-        "qsr.order.cancelled.v1" => EventData::OrderCancelled(data(&wire)?),
-        "qsr.order.payment_captured.v1" => EventData::PaymentCaptured(data(&wire)?),
-        "qsr.order.payment_voided.v1" => EventData::PaymentVoided(data(&wire)?),
-        "qsr.order.payment_refunded.v1" => EventData::PaymentRefunded(data(&wire)?),
-        _ => return Err(DecodeError::UnknownType(wire.event_type)),
+        EventType::StoreConfiguredV2 => EventData::StoreConfigured(data(&wire)?),
+        EventType::MenuPublishedV1 => EventData::MenuPublished(data(&wire)?),
+        EventType::AvailabilityChangedV1 => EventData::AvailabilityChanged(data(&wire)?),
+        EventType::StatusChangedV1 => EventData::StatusChanged(data(&wire)?),
+        EventType::OrderPlacedV1 => EventData::OrderPlaced(OrderPlacedV2::from_v1(data(&wire)?)),
+        EventType::OrderPlacedV2 => EventData::OrderPlaced(data(&wire)?),
+        EventType::PaymentAuthorizedV1 => EventData::PaymentAuthorized(data(&wire)?),
+        EventType::OrderAcceptedV1 => EventData::OrderAccepted(data(&wire)?),
+        EventType::OrderRejectedV1 => EventData::OrderRejected(data(&wire)?),
+        EventType::PreparationStartedV1 => EventData::PreparationStarted(data(&wire)?),
+        EventType::OrderReadyV1 => EventData::OrderReady(data(&wire)?),
+        EventType::OrderCompletedV1 => EventData::OrderCompleted(data(&wire)?),
+        EventType::OrderCancelledV1 => EventData::OrderCancelled(data(&wire)?),
+        EventType::PaymentCapturedV1 => EventData::PaymentCaptured(data(&wire)?),
+        EventType::PaymentVoidedV1 => EventData::PaymentVoided(data(&wire)?),
+        EventType::PaymentRefundedV1 => EventData::PaymentRefunded(data(&wire)?),
     };
     Ok(Event {
         meta: EventMeta {

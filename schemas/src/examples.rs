@@ -13,7 +13,8 @@ use domain::{
 };
 use uuid::Uuid;
 
-use crate::{Event, Provenance, to_wire};
+use crate::convert::{Provenance, to_wire};
+use crate::envelope::Event;
 
 /// A `qsr.order.placed.v1` record as the walking skeleton wrote it.
 pub const LEGACY_ORDER_PLACED_V1: &str = r#"{"specversion":"1.0","id":"01a20bc1-357f-76ed-a5f7-e95420840a17","source":"/command-api","type":"qsr.order.placed.v1","subject":"01a20bc1-357f-76ed-a5f7-e952b83a54d1","time":"2026-11-24T04:12:21.247785415Z","datacontenttype":"application/json","storeid":"demo-downtown","aggversion":1,"correlationid":"01a20bc1-357f-76ed-a5f7-e952b83a54d0","causationid":"01a20bc1-357f-76ed-a5f7-e952b83a54d0","data":{"order_id":"01a20bc1-357f-76ed-a5f7-e952b83a54d1","store_id":"demo-downtown","lines":[{"item_id":"fries","name":"Fries","quantity":1,"modifiers":[],"unit_price":{"amount":349,"currency":"USD"},"total":{"amount":349,"currency":"USD"}}],"totals":{"subtotal":{"amount":349,"currency":"USD"},"tax":{"amount":31,"currency":"USD"},"tip":{"amount":0,"currency":"USD"},"total":{"amount":380,"currency":"USD"}},"pickup_at":"2026-11-24T04:30:00Z","asap":true,"placed_at":"2026-11-24T04:12:21.247Z"}}"#;

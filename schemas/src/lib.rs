@@ -9,17 +9,19 @@
 mod catalog;
 mod convert;
 mod envelope;
+mod event_type;
 pub mod examples;
 mod partition;
 mod payloads;
+mod status;
 
-pub use catalog::{
-    ENVELOPE_FILE, EVENT_TYPES, EventType, dataschema, envelope_schema, event_type, schema_file,
-};
+pub use catalog::{CatalogEntry, ENVELOPE_FILE, EVENT_TYPES, envelope_schema, event_type};
 pub use convert::{Provenance, to_wire};
 pub use envelope::{
     CONTENT_TYPE, DecodeError, EncodeError, Event, EventData, EventMeta, SPEC_VERSION, TYPE_HEADER,
     decode, encode, record_headers,
 };
+pub use event_type::{EventType, UnknownEventType, dataschema, schema_file};
 pub use partition::partition_for;
 pub use payloads::*;
+pub use status::{OrderStatus, PaymentStatus, UnknownStatus};

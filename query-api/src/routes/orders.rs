@@ -9,185 +9,26 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::Stream;
 use platform::{Caller, Problem, ProblemBody, Role};
-use schemas::{PricedLineV1, TotalsV1};
 use serde::Deserialize;
-use serde_json::Value;
 use tokio::time::Instant;
-use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::stores::{cursor, limit, money};
-use super::{
-    AppState, Conditional, OrderPath, Resume, conditional, internal, invalid_query, local,
-    not_found, zone,
+use super::http::{
+    Conditional, OrderPath, Resume, conditional, internal, invalid_query, local, not_found,
 };
-use crate::dto::{
-    LineModifier, OrderLine, OrderPage, OrderView, StatusEvent, TimelineEntry, Totals,
-};
+use super::order_record::{ORDER_COLUMNS, ORDER_WITH_TIMELINE, OrderRecord, TimelineRow};
+use super::paging::{cursor, limit, page};
+use super::state::AppState;
+use crate::dto::{OrderPage, OrderView, StatusEvent};
 use crate::params::Params;
 use crate::streams::StreamSlot;
-
-/// The columns `OrderRecord::from_row` reads, from `orders o` joined with
-/// `stores s`.
-pub(crate) const ORDER_COLUMNS: &str = "o.order_id, o.store_id, o.customer_id, o.status, \
-     o.payment_status, o.version, o.lines, o.totals, o.pickup_at, o.asap, o.placed_at, \
-     o.ready_at, coalesce(s.timezone, 'UTC')";
-
-/// The same, with the order's timeline as a JSON array.
-const ORDER_WITH_TIMELINE: &str = "select o.order_id, o.store_id, o.customer_id, o.status, \
-     o.payment_status, o.version, o.lines, o.totals, o.pickup_at, o.asap, o.placed_at, \
-     o.ready_at, coalesce(s.timezone, 'UTC'), \
-     (select jsonb_agg(jsonb_build_object('status', c.status, 'at', c.at, 'version', c.version, \
-                                          'reason', c.reason) order by c.version) \
-      from order_status_changes c where c.order_id = o.order_id) \
-     from orders o left join stores s using (store_id) where o.order_id = $1";
 
 /// How long a read waits for a version by default, and at most.
 const DEFAULT_WAIT_MS: u64 = 2_000;
 const MAX_WAIT_MS: u64 = 10_000;
-
-#[derive(Debug)]
-pub(crate) struct OrderRecord {
-    pub order_id: Uuid,
-    pub store_id: String,
-    pub customer_id: Option<String>,
-    status: String,
-    payment_status: Option<String>,
-    pub version: i64,
-    lines: Value,
-    totals: Value,
-    pickup_at: DateTime<Utc>,
-    asap: bool,
-    pub placed_at: DateTime<Utc>,
-    ready_at: Option<DateTime<Utc>>,
-    tz: Tz,
-    timeline: Option<Value>,
-}
-
-#[derive(Debug, Deserialize)]
-struct TimelineRow {
-    status: String,
-    at: DateTime<Utc>,
-    version: i64,
-    reason: Option<String>,
-}
-
-impl OrderRecord {
-    pub(crate) fn from_row(row: &Row) -> Result<OrderRecord, Problem> {
-        let timezone: String = row.get(12);
-        Ok(OrderRecord {
-            order_id: row.get(0),
-            store_id: row.get(1),
-            customer_id: row.get(2),
-            status: row.get(3),
-            payment_status: row.get(4),
-            version: row.get(5),
-            lines: row.get(6),
-            totals: row.get(7),
-            pickup_at: row.get(8),
-            asap: row.get(9),
-            placed_at: row.get(10),
-            ready_at: row.get(11),
-            tz: zone(&timezone),
-            timeline: if row.len() > 13 { row.get(13) } else { None },
-        })
-    }
-
-    /// Whether `caller` may read it: its customer, the store's staff, admin.
-    fn visible_to(&self, caller: &Caller) -> bool {
-        match caller.role() {
-            Role::Admin => true,
-            Role::Staff => caller.0.stores.iter().any(|s| s == &self.store_id),
-            Role::Customer => self.customer_id.as_deref() == Some(caller.sub()),
-            Role::Pos => false,
-        }
-    }
-
-    fn view(self) -> Result<OrderView, Problem> {
-        let tz = self.tz;
-        let lines: Vec<PricedLineV1> = serde_json::from_value(self.lines).map_err(internal)?;
-        let totals: TotalsV1 = serde_json::from_value(self.totals).map_err(internal)?;
-        let timeline = match self.timeline {
-            None => None,
-            Some(value) => {
-                let rows: Vec<TimelineRow> = serde_json::from_value(value).map_err(internal)?;
-                Some(
-                    rows.into_iter()
-                        .map(|c| TimelineEntry {
-                            status: c.status,
-                            at: local(c.at, tz),
-                            version: c.version,
-                            reason: c.reason,
-                        })
-                        .collect(),
-                )
-            }
-        };
-        Ok(OrderView {
-            order_id: self.order_id.to_string(),
-            store_id: self.store_id,
-            status: self.status,
-            payment_status: self.payment_status,
-            version: self.version,
-            lines: lines
-                .iter()
-                .map(|l| OrderLine {
-                    item_id: l.item_id.clone(),
-                    name: l.name.clone(),
-                    quantity: l.quantity,
-                    modifiers: l
-                        .modifiers
-                        .iter()
-                        .map(|m| LineModifier {
-                            id: m.id.clone(),
-                            name: m.name.clone(),
-                        })
-                        .collect(),
-                    note: l.note.clone(),
-                    unit_price: money(&l.unit_price),
-                    total: money(&l.total),
-                })
-                .collect(),
-            totals: Totals {
-                subtotal: money(&totals.subtotal),
-                tax: money(&totals.tax),
-                tip: money(&totals.tip),
-                total: money(&totals.total),
-            },
-            pickup_at: local(self.pickup_at, tz),
-            asap: self.asap,
-            placed_at: local(self.placed_at, tz),
-            ready_at: self.ready_at.map(|t| local(t, tz)),
-            timeline,
-        })
-    }
-}
-
-/// A page of `limit` orders from rows fetched with one more than that.
-pub(crate) fn page(rows: Vec<Row>, limit: i64) -> Result<OrderPage, Problem> {
-    let mut records = rows
-        .iter()
-        .map(OrderRecord::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    let more = records.len() as i64 > limit;
-    records.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_after = if more {
-        records.last().map(|o| o.order_id.to_string())
-    } else {
-        None
-    };
-    Ok(OrderPage {
-        orders: records
-            .into_iter()
-            .map(OrderRecord::view)
-            .collect::<Result<_, _>>()?,
-        next_after,
-    })
-}
 
 fn parse_order_id(order_id: &str) -> Result<Uuid, Problem> {
     // An id that is not a UUID names no order.
@@ -381,7 +222,7 @@ pub(crate) async fn order_events(
     let order = await_order(&state, &caller, order_id, 1, deadline).await?;
     // An order that ended sends nothing more. `204` tells an EventSource
     // that reconnects after the final status to stop reconnecting.
-    if FINAL.contains(&order.status.as_str())
+    if order.status.is_terminal()
         && changes_after(&state, order_id, after)
             .await
             .map_err(internal)?
@@ -395,8 +236,6 @@ pub(crate) async fn order_events(
             .into_response(),
     )
 }
-
-const FINAL: [&str; 3] = ["completed", "rejected", "cancelled"];
 
 /// The order's status changes after version `after`, as they are projected,
 /// until a final one.
@@ -425,7 +264,7 @@ fn status_changes(
         loop {
             if let Some(change) = follow.pending.pop_front() {
                 follow.after = change.version;
-                follow.done = FINAL.contains(&change.status.as_str());
+                follow.done = change.status.is_terminal();
                 let data = serde_json::json!({
                     "order_id": order_id,
                     "status": change.status,
@@ -493,17 +332,20 @@ async fn changes_after(
              where order_id = $1 and version > $2 order by version",
         )
         .await?;
-    Ok(client
+    client
         .query(&statement, &[&order_id, &after])
         .await?
         .iter()
-        .map(|r| TimelineRow {
-            status: r.get(0),
-            at: r.get(1),
-            version: r.get(2),
-            reason: r.get(3),
+        .map(|r| {
+            let status: String = r.get(0);
+            Ok(TimelineRow {
+                status: status.parse()?,
+                at: r.get(1),
+                version: r.get(2),
+                reason: r.get(3),
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

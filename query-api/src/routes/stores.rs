@@ -1,4 +1,4 @@
-//! Reads about stores: profile and slots, menu, kitchen queue, sales.
+//! Reads about stores: profile and slots, menu, kitchen queue.
 
 use std::collections::HashMap;
 
@@ -7,23 +7,24 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Client;
 use domain::{StoreProfile, next_slot_at_or_after, slot_start};
 use platform::{Caller, Problem, ProblemBody, Role};
-use schemas::{CategoryV1, HoursV1, MoneyV1, PickupV1, StoreConfiguredV1};
+use schemas::{CategoryV1, HoursV1, OrderStatus, PickupV1, StoreConfiguredV1};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::orders::{ORDER_COLUMNS, OrderRecord, page};
-use super::{
-    AppState, Conditional, RENDERED_MAX, Rendered, StorePath, conditional, etag_of, internal,
-    invalid_query, json_bytes, local, not_found, parse_store_id, zone,
+use super::http::{
+    Conditional, StorePath, conditional, etag_of, internal, invalid_query, json_bytes, local,
+    not_found, parse_store_id,
 };
+use super::order_record::ORDER_COLUMNS;
+use super::paging::{cursor, limit, page};
+use super::state::{AppState, RENDERED_MAX, Rendered};
 use crate::dto::{
     MenuCategory, MenuGroup, MenuItem, MenuOption, MenuView, Money, OpeningHours, OrderPage,
-    OrderStatus, Pickup, SalesHour, SalesTotals, SalesView, Slot, StoreView,
+    Pickup, Slot, StoreView,
 };
 use crate::params::Params;
 
@@ -144,7 +145,7 @@ async fn open_slots(
         .prepare_cached(
             "select slot, count(*) from orders \
              where store_id = $1 and slot >= $2 and slot <= $3 \
-               and status not in ('rejected', 'cancelled') \
+               and status <> all($4) \
              group by slot",
         )
         .await
@@ -156,6 +157,7 @@ async fn open_slots(
                 &store_id,
                 &slot_start(tz, settings.slot_minutes, earliest),
                 &latest,
+                &slot_free_statuses(),
             ],
         )
         .await
@@ -268,7 +270,7 @@ fn live(categories: Vec<CategoryV1>, unavailable: &[String]) -> Vec<MenuCategory
                     available: available(&i.id),
                     id: i.id,
                     name: i.name,
-                    price: money(&i.price),
+                    price: Money::from(&i.price),
                     modifier_groups: i
                         .modifier_groups
                         .into_iter()
@@ -282,7 +284,7 @@ fn live(categories: Vec<CategoryV1>, unavailable: &[String]) -> Vec<MenuCategory
                                 .into_iter()
                                 .map(|o| MenuOption {
                                     available: available(&o.id),
-                                    price_delta: money(&o.price_delta),
+                                    price_delta: Money::from(&o.price_delta),
                                     id: o.id,
                                     name: o.name,
                                 })
@@ -295,20 +297,23 @@ fn live(categories: Vec<CategoryV1>, unavailable: &[String]) -> Vec<MenuCategory
         .collect()
 }
 
-pub(crate) fn money(m: &MoneyV1) -> Money {
-    Money {
-        amount: m.amount,
-        currency: m.currency.clone(),
-    }
+/// The statuses of the orders a kitchen works on: those not ended.
+fn active() -> Vec<&'static str> {
+    OrderStatus::ALL
+        .into_iter()
+        .filter(|s| !s.is_terminal())
+        .map(OrderStatus::as_str)
+        .collect()
 }
 
-/// The statuses of the orders a kitchen works on.
-const ACTIVE: [OrderStatus; 4] = [
-    OrderStatus::Placed,
-    OrderStatus::Accepted,
-    OrderStatus::InPreparation,
-    OrderStatus::Ready,
-];
+/// The statuses of the orders that no longer take their pickup slot.
+fn slot_free_statuses() -> Vec<&'static str> {
+    OrderStatus::ALL
+        .into_iter()
+        .filter(|s| !s.holds_slot())
+        .map(OrderStatus::as_str)
+        .collect()
+}
 
 /// A status of the `status` filter.
 fn parse_status(name: &str) -> Result<OrderStatus, Problem> {
@@ -332,14 +337,6 @@ pub(crate) struct QueueParams {
     /// 1-200, default 50.
     #[param(minimum = 1, maximum = 200, nullable = false)]
     limit: Option<i64>,
-}
-
-pub(crate) fn limit(requested: Option<i64>) -> Result<i64, Problem> {
-    match requested {
-        None => Ok(50),
-        Some(n @ 1..=200) => Ok(n),
-        Some(n) => Err(invalid_query(format!("limit must be 1-200, not {n}"))),
-    }
 }
 
 #[utoipa::path(
@@ -366,7 +363,7 @@ pub(crate) async fn kitchen_queue(
     let store_id = parse_store_id(store_id, "store_not_found")?;
     let limit = limit(params.limit)?;
     let statuses: Vec<&str> = match &params.status {
-        None => ACTIVE.map(OrderStatus::as_str).to_vec(),
+        None => active(),
         Some(list) => list
             .split(',')
             .map(|s| parse_status(s).map(OrderStatus::as_str))
@@ -395,194 +392,4 @@ pub(crate) async fn kitchen_queue(
         .await
         .map_err(internal)?;
     page(rows, limit).map(Json)
-}
-
-/// Where a page after order `after` starts: its placement time and id, if it
-/// is an order the caller may list (`belongs`); else `400 invalid_cursor`.
-pub(crate) async fn cursor(
-    client: &Client,
-    after: Uuid,
-    belongs: impl Fn(&OrderRecord) -> bool,
-) -> Result<(DateTime<Utc>, Uuid), Problem> {
-    let statement = client
-        .prepare_cached(&format!(
-            "select {ORDER_COLUMNS} from orders o left join stores s using (store_id) \
-             where o.order_id = $1"
-        ))
-        .await
-        .map_err(internal)?;
-    let record = client
-        .query_opt(&statement, &[&after])
-        .await
-        .map_err(internal)?
-        .map(|row| OrderRecord::from_row(&row))
-        .transpose()?
-        .filter(|o| belongs(o))
-        .ok_or_else(|| {
-            Problem::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "invalid_cursor",
-                "`after` names no order of this list",
-            )
-        })?;
-    Ok((record.placed_at, record.order_id))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct SalesParams {
-    /// The local date, `YYYY-MM-DD`.
-    date: NaiveDate,
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1/stores/{store_id}/sales",
-    params(StorePath, SalesParams),
-    responses(
-        (status = 200, description = "Orders, revenue, tax, tips and refunds by hour of the store's time zone (admin)", body = SalesView),
-        (status = 400, description = "`invalid_query`: a parameter the document does not allow", body = ProblemBody, content_type = "application/problem+json"),
-        platform::Refusals,
-        (status = 404, description = "`store_not_found`: no such store (an id not of the id form names none)", body = ProblemBody, content_type = "application/problem+json"),
-        platform::Overload,
-    ),
-    security(("bearer" = []))
-)]
-pub(crate) async fn get_sales(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(store_id): Path<String>,
-    Params(params): Params<SalesParams>,
-) -> Result<Json<SalesView>, Problem> {
-    caller.require(&[Role::Admin])?;
-    let store_id = parse_store_id(store_id, "store_not_found")?;
-    let client = platform::connection(&state.pool).await?;
-    let store = client
-        .query_opt(
-            "select timezone, currency from stores where store_id = $1",
-            &[&store_id],
-        )
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| not_found("store_not_found", "the store"))?;
-    let timezone: String = store.get(0);
-    let currency: String = store.get(1);
-    let tz = zone(&timezone);
-    let start = local_midnight(tz, params.date);
-    let end = local_midnight(tz, params.date + Duration::days(1));
-    let hours = hour_starts(start, end);
-    // Each interval fits 64 bits (the projector checks), but a day of them
-    // may not: a sum out of range is an error, never a wrapped number.
-    let add = |a: i64, b: i64| {
-        a.checked_add(b)
-            .ok_or_else(|| internal(format!("the sales of {store_id} overflow a 64-bit sum")))
-    };
-    let mut sums = vec![[0_i64; 5]; hours.len()];
-    for row in client
-        .query(
-            "select interval_start, orders, revenue, tax, tips, refunds from sales_intervals \
-             where store_id = $1 and interval_start >= $2 and interval_start < $3",
-            &[&store_id, &start, &end],
-        )
-        .await
-        .map_err(internal)?
-    {
-        let at: DateTime<Utc> = row.get(0);
-        let hour = usize::try_from((at - start).num_hours()).unwrap_or(0);
-        if let Some(sum) = sums.get_mut(hour) {
-            sum[0] = add(sum[0], i64::from(row.get::<_, i32>(1)))?;
-            for (i, column) in (2..6).enumerate() {
-                sum[i + 1] = add(sum[i + 1], row.get::<_, i64>(column))?;
-            }
-        }
-    }
-    let amount = |amount| Money {
-        amount,
-        currency: currency.clone(),
-    };
-    let total = |i: usize| sums.iter().try_fold(0, |total, s| add(total, s[i]));
-    let totals = SalesTotals {
-        orders: total(0)?,
-        revenue: amount(total(1)?),
-        tax: amount(total(2)?),
-        tips: amount(total(3)?),
-        refunds: amount(total(4)?),
-    };
-    Ok(Json(SalesView {
-        store_id,
-        date: params.date.to_string(),
-        hours: hours
-            .iter()
-            .zip(&sums)
-            .map(|(&hour, s)| SalesHour {
-                hour: local(hour, tz),
-                orders: s[0],
-                revenue: amount(s[1]),
-                tax: amount(s[2]),
-                tips: amount(s[3]),
-                refunds: amount(s[4]),
-            })
-            .collect(),
-        timezone,
-        totals,
-    }))
-}
-
-/// The instant a local date begins: its midnight, or where a zone skips
-/// midnight, the first moment that exists.
-fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
-    let mut time = date.and_time(chrono::NaiveTime::MIN);
-    for _ in 0..4 {
-        if let Some(start) = tz.from_local_datetime(&time).earliest() {
-            return start.with_timezone(&Utc);
-        }
-        time += Duration::minutes(30);
-    }
-    Utc.from_utc_datetime(&date.and_time(chrono::NaiveTime::MIN))
-}
-
-/// The starts of the hours between two local midnights: 23, 24 or 25.
-fn hour_starts(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<DateTime<Utc>> {
-    let mut hours = Vec::new();
-    let mut at = start;
-    while at < end {
-        hours.push(at);
-        at += Duration::hours(1);
-    }
-    hours
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn date(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn a_day_has_the_hours_its_clocks_show() {
-        let ny: Tz = "America/New_York".parse().unwrap();
-        let hours = |d: &str| {
-            hour_starts(
-                local_midnight(ny, date(d)),
-                local_midnight(ny, date(d) + Duration::days(1)),
-            )
-        };
-        assert_eq!(hours("2026-11-01").len(), 25, "fall back");
-        assert_eq!(hours("2026-03-08").len(), 23, "spring forward");
-        assert_eq!(hours("2026-11-24").len(), 24);
-        let fall = hours("2026-11-01");
-        assert_eq!(local(fall[1], ny), "2026-11-01T01:00:00-04:00");
-        assert_eq!(local(fall[2], ny), "2026-11-01T01:00:00-05:00");
-    }
-
-    #[test]
-    fn a_zone_that_skips_midnight_starts_its_day_at_the_first_moment() {
-        // Santiago springs forward at midnight: 2026-09-06 starts at 01:00.
-        let santiago: Tz = "America/Santiago".parse().unwrap();
-        let start = local_midnight(santiago, date("2026-09-06"));
-        assert_eq!(local(start, santiago), "2026-09-06T01:00:00-03:00");
-    }
 }

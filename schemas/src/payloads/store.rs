@@ -8,7 +8,7 @@ use domain::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ConversionError, MoneyV1};
+use super::common::{ConversionError, MoneyV1};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]

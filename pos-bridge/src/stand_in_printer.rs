@@ -1,6 +1,7 @@
-//! A stand-in for a kitchen printer: accepts raw TCP connections on the
-//! printer port, decodes the ESC/POS each one sends, and writes it to `out` as
-//! readable text (or the raw bytes, if asked).
+//! A stand-in for a kitchen printer, for development (`pos-bridge print-sink`;
+//! the real sinks the bridge delivers to are in `sinks.rs`): accepts raw TCP
+//! connections on the printer port, decodes the ESC/POS each one sends, and
+//! writes it to `out` as readable text (or the raw bytes, if asked).
 
 use std::future::Future;
 use std::io::Write;
