@@ -120,29 +120,16 @@ async fn another_callers_key_is_another_key() {
     let system = System::builder().with_bridge().start().await.unwrap();
     system.open_store(STORE, &store_body(20)).await;
     let body = burger_at(STORE);
+    let (alice_token, bob_token) = (&system.tokens.customer, &system.tokens.other_customer);
     let alice = expect(
-        post_keyed(
-            &system,
-            "/v1/orders",
-            &system.tokens.customer,
-            "key-1",
-            &body,
-        )
-        .await,
+        post_keyed(&system, "/v1/orders", alice_token, "key-1", &body).await,
         StatusCode::CREATED,
         None,
     )
     .await;
     // Bob sends Alice's key and body: his own new order, never hers.
     let bob = expect(
-        post_keyed(
-            &system,
-            "/v1/orders",
-            &system.tokens.other_customer,
-            "key-1",
-            &body,
-        )
-        .await,
+        post_keyed(&system, "/v1/orders", bob_token, "key-1", &body).await,
         StatusCode::CREATED,
         None,
     )
@@ -150,14 +137,7 @@ async fn another_callers_key_is_another_key() {
     assert_ne!(order_id(&alice), order_id(&bob), "{bob}");
     // Alice's retry gets her first answer; her key with another body is refused.
     let retry = expect(
-        post_keyed(
-            &system,
-            "/v1/orders",
-            &system.tokens.customer,
-            "key-1",
-            &body,
-        )
-        .await,
+        post_keyed(&system, "/v1/orders", alice_token, "key-1", &body).await,
         StatusCode::CREATED,
         None,
     )
@@ -166,14 +146,7 @@ async fn another_callers_key_is_another_key() {
     let mut other = body.clone();
     other["lines"][0]["quantity"] = 2.into();
     expect(
-        post_keyed(
-            &system,
-            "/v1/orders",
-            &system.tokens.customer,
-            "key-1",
-            &other,
-        )
-        .await,
+        post_keyed(&system, "/v1/orders", alice_token, "key-1", &other).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("idempotency_key_reused"),
     )
