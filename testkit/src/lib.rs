@@ -171,6 +171,20 @@ pub fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// The service binary `bin` as a child process with the settings `env`:
+/// its stdout dropped, its stderr the test's; killed when dropped.
+pub fn spawn_service(
+    bin: &str,
+    env: &[(String, String)],
+) -> std::io::Result<tokio::process::Child> {
+    tokio::process::Command::new(bin)
+        .envs(env.iter().cloned())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+}
+
 /// A token for an hour, signed with the development secret the test services use.
 pub fn token(role: Role, sub: &str, stores: &[&str]) -> anyhow::Result<String> {
     let claims = Claims {

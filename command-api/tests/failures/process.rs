@@ -159,13 +159,7 @@ impl Drop for Service {
 }
 
 fn spawn(env: &[(String, String)]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_command-api"))
-        .envs(env.iter().cloned())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+    testkit::spawn_service(env!("CARGO_BIN_EXE_command-api"), env).unwrap()
 }
 
 pub fn burger() -> Value {

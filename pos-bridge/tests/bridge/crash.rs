@@ -5,7 +5,6 @@
 //! and a bad settings file.
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
@@ -16,11 +15,7 @@ use crate::kds::{Received, TestKds};
 const BIN: &str = env!("CARGO_BIN_EXE_pos-bridge");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    testkit::free_port().unwrap()
 }
 
 /// The bridge process and how to start it again.
@@ -96,13 +91,7 @@ impl Process {
 }
 
 fn spawn(vars: &[(String, String)]) -> Child {
-    Command::new(BIN)
-        .envs(vars.iter().cloned())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+    testkit::spawn_service(BIN, vars).unwrap()
 }
 
 /// How many times the bridge is killed while orders keep coming.
