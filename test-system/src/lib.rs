@@ -22,13 +22,16 @@
 //!
 //! 1. `services.rs`: a variant of [`Service`] with its name, and a function
 //!    that makes its test settings from the scratch and its address, like
-//!    `command_api_config`.
-//! 2. `builder.rs`: start it in `Builder::start` where the others start
-//!    (`spawn(Service::X, x::run(config, listener, ...))`); add it to the
-//!    defaults in `Builder::new` if most tests want it, otherwise a
-//!    `with_x()`; a `x_config(tune)` setter if tests change its settings.
-//! 3. `system.rs`: a `x()` accessor for its URL
-//!    (`self.url(Service::X)`), and request helpers if tests call it often.
+//!    `command_api_config` (names from `scratch.name("x")`, topics from
+//!    `scratch.topic("x")`, the database `scratch.postgres`).
+//! 2. `builder.rs`: in `Builder::start`, where the others start,
+//!    `running.push(Instance::spawn(Service::X, listener, |l, stop| x::run(config, l, stop))?)`;
+//!    put it in `Builder::new`'s defaults if most tests want it, else add a
+//!    `with_x()`; and an `x_config(tune)` setter if tests change its
+//!    settings. `start` already waits until it answers `/readyz`.
+//! 3. `system.rs`: an `x()` accessor for its URL (`self.url(Service::X)`),
+//!    request helpers if tests call it often, and its own topics, if any, in
+//!    the list `stop` deletes.
 //! 4. The service's crate in this crate's `Cargo.toml`.
 
 // Test support: a request that cannot be sent or read fails the test, as a
