@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use hdrhistogram::Histogram;
 use platform::{AuthArgs, Claims, JwtKeys, Role};
 use serde_json::{Value, json};
+use testkit::fixtures::{Order, StoreProfile, usd};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -107,10 +108,6 @@ pub fn token(keys: &JwtKeys, role: Role, sub: &str) -> anyhow::Result<String> {
     })
 }
 
-fn usd(amount: i64) -> Value {
-    json!({"amount": amount, "currency": "USD"})
-}
-
 fn menu() -> Value {
     let item = |id: &str, name: &str, price, groups: Value| json!({"id": id, "name": name, "price": usd(price), "modifier_groups": groups});
     let option =
@@ -151,13 +148,12 @@ fn cart(rng: &mut fastrand::Rng, store: &str) -> Value {
         };
         lines.push(line);
     }
-    json!({
-        "store_id": store,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": lines,
-        "tip": usd(rng.i64(0..300)),
-        "payment": {"token": "tok_visa"}
-    })
+    Order {
+        lines: Value::Array(lines),
+        tip: Some(rng.i64(0..300)),
+        ..Order::at(store)
+    }
+    .body()
 }
 
 /// Creates (or re-configures) the benchmark's stores, open all day and with
@@ -168,16 +164,14 @@ async fn setup(
     load: &Load,
     admin: &str,
 ) -> anyhow::Result<Vec<String>> {
-    let hours: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .map(|day| json!({"day": day, "open": "00:00", "close": "00:00"}))
-        .collect();
     let profile = |n: u32| {
-        json!({
-            "name": format!("Bench Store {n}"), "timezone": "America/Chicago", "currency": "USD",
-            "tax_rate_bps": 825, "hours": hours,
-            "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": 10_000_000, "max_days_ahead": 7}
-        })
+        StoreProfile {
+            timezone: "America/Chicago".into(),
+            tax_rate_bps: 825,
+            max_orders_per_slot: 10_000_000,
+            ..StoreProfile::named(format!("Bench Store {n}"))
+        }
+        .body()
     };
     let mut stores = Vec::new();
     for n in 0..load.stores {

@@ -17,7 +17,7 @@
 //! `cargo run --release -p pos-bridge --example bench -- --stores 100`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,15 +28,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use clap::Parser;
 use hdrhistogram::Histogram;
-use platform::{AuthArgs, Claims, DEVELOPMENT_SECRET, JwtKeys, KafkaArgs, PostgresArgs, Role};
 use pos_bridge::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
-use pos_bridge::{KdsSettings, Secret, Settings, StoreSettings};
 use serde_json::{Value, json};
+use test_system::fixtures::{KDS_SECRET, Order, StoreProfile};
+use test_system::{Service, System, store_settings};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
-const SECRET: &str = "bench-kds-secret-0123456789";
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -75,7 +72,7 @@ async fn sink(
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let now = chrono::Utc::now().timestamp();
     if verify(
-        &[SECRET],
+        &[KDS_SECRET],
         header(TIMESTAMP_HEADER),
         header(SIGNATURE_HEADER),
         &body,
@@ -95,25 +92,6 @@ async fn sink(
     StatusCode::OK
 }
 
-fn token(role: Role, sub: &str) -> String {
-    JwtKeys::new(DEVELOPMENT_SECRET)
-        .mint(&Claims {
-            sub: sub.into(),
-            role,
-            stores: vec![],
-            exp: chrono::Utc::now().timestamp() + 3600,
-        })
-        .unwrap()
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    match url[scheme_end..].rfind('/') {
-        Some(slash) => format!("{}/{name}", &url[..scheme_end + slash]),
-        None => format!("{url}/{name}"),
-    }
-}
-
 /// Places one order; answers its id and when the 201 came back.
 async fn place(
     http: &reqwest::Client,
@@ -121,12 +99,11 @@ async fn place(
     customer: &str,
     store: &str,
 ) -> (String, Instant) {
-    let body = json!({
-        "store_id": store,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": [{"item_id": "classic", "quantity": 1, "modifiers": ["cheddar"]}],
-        "payment": {"token": "tok_visa"}
-    });
+    let body = Order {
+        lines: json!([{"item_id": "classic", "quantity": 1, "modifiers": ["cheddar"]}]),
+        ..Order::at(store)
+    }
+    .body();
     loop {
         let response = http
             .post(format!("{api}/v1/orders"))
@@ -164,58 +141,19 @@ fn percentiles(h: &Histogram<u64>) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let database = format!("qsr_bridge_bench_{suffix}");
-    let (admin_db, connection) =
-        tokio_postgres::connect(&args.database_url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
-    admin_db
-        .execute(&format!("create database {database}"), &[])
+    let system = System::builder()
+        .prefix("bridge-bench")
+        .servers_at(&args.brokers, &args.database_url)
+        .partitions(6)
+        .db_pool_size(32)
+        .only([Service::CommandApi])
+        .command_api_config(|config| {
+            config.batch_max = 256;
+            config.gateway_timeout_ms = 1000;
+        })
+        .start()
         .await?;
-    let kafka = KafkaArgs {
-        brokers: args.brokers.clone(),
-        stores_topic: format!("bridge-bench.{suffix}.stores"),
-        orders_topic: format!("bridge-bench.{suffix}.orders"),
-        partitions: 6,
-        replication: 1,
-    };
-    let postgres = PostgresArgs::new(with_database(&args.database_url, &database), 32);
-    let cancel = CancellationToken::new();
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let api = format!("http://{}", listener.local_addr()?);
-    let command = tokio::spawn(command_api::run(
-        command_api::Config {
-            addr: listener.local_addr()?,
-            kafka: kafka.clone(),
-            group: format!("bench-{suffix}-command-api"),
-            transactional_id_prefix: format!("bench-{suffix}"),
-            auth: AuthArgs {
-                jwt_secret: DEVELOPMENT_SECRET.into(),
-            },
-            batch_max: 256,
-            transaction_timeout_ms: 10_000,
-            ended_order_retention_secs: 86_400,
-            gateway_timeout_ms: 1000,
-            http: platform::HttpLimits::default(),
-            // One customer places every order of the bench.
-            limits: command_api::Limits {
-                placements_per_minute: 1_000_000,
-                placement_burst: 1_000_000,
-                ..command_api::Limits::default()
-            },
-        },
-        listener,
-        cancel.clone().cancelled_owned(),
-    ));
-    let http = reqwest::Client::new();
-    while !http
-        .get(format!("{api}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (http, api) = (system.http.clone(), system.command_api());
 
     let (tx, mut arrivals) = mpsc::unbounded_channel();
     let sink_listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -225,64 +163,29 @@ async fn main() -> anyhow::Result<()> {
         .with_state(tx);
     tokio::spawn(async move { axum::serve(sink_listener, app).await });
 
-    let admin = token(Role::Admin, "bench-admin");
-    let customer = token(Role::Customer, "bench-customer");
+    // One customer places every order of the bench.
+    let customer = system.tokens.customer.clone();
     let stores: Vec<String> = (0..args.stores).map(|i| format!("bench-{i:03}")).collect();
-    let hours = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .map(|day| json!({"day": day, "open": "00:00", "close": "00:00"}));
-    let usd = |amount: i64| json!({"amount": amount, "currency": "USD"});
-    let menu = json!({"categories": [{"id": "burgers", "name": "Burgers", "items": [{
-        "id": "classic", "name": "Classic Burger", "price": usd(899),
-        "modifier_groups": [{"id": "cheese", "name": "Cheese", "min": 0, "max": 1, "options": [
-            {"id": "cheddar", "name": "Cheddar", "price_delta": usd(100)}]}]}]}]});
     for store in &stores {
-        let profile = json!({"name": store, "timezone": "America/New_York", "currency": "USD",
-            "tax_rate_bps": 875, "hours": hours,
-            "pickup": {"slot_minutes": 1, "lead_minutes": 0, "max_orders_per_slot": 100000, "max_days_ahead": 7}});
-        for (path, body) in [
-            (format!("/v1/stores/{store}"), &profile),
-            (format!("/v1/stores/{store}/menu"), &menu),
-        ] {
-            let r = http
-                .put(format!("{api}{path}"))
-                .bearer_auth(&admin)
-                .json(body)
-                .send()
-                .await?;
-            assert!(r.status().is_success(), "{path}: {}", r.status());
-        }
+        let profile = StoreProfile {
+            slot_minutes: 1,
+            lead_minutes: 0,
+            max_orders_per_slot: 100_000,
+            ..StoreProfile::named(store.as_str())
+        };
+        system.open_store(store, &profile.body()).await;
     }
-    let settings = Settings {
-        command_api_url: api.clone(),
-        dead_letter_topic: format!("bridge-bench.{suffix}.dead-letter"),
-        max_attempts: 20,
-        backoff_initial_ms: 50,
-        backoff_max_ms: 1000,
-        printer_timeout_ms: 2000,
-        webhook_timeout_ms: 5000,
-        signature_tolerance_secs: 300,
-        retention_days: 30,
-        stores: stores
+    let mut settings = system.bridge_settings(
+        stores
             .iter()
             .map(|s| {
-                (
-                    s.clone(),
-                    StoreSettings {
-                        timezone: None,
-                        prep_minutes: 10,
-                        auto_accept: false,
-                        pos_token: None,
-                        feedback_secret: None,
-                        printers: vec![],
-                        kds: vec![KdsSettings {
-                            url: format!("{sink_base}/kds/{s}"),
-                            secret: Secret::new(SECRET),
-                        }],
-                    },
-                )
+                let kds = format!("{sink_base}/kds/{s}");
+                (s.as_str(), store_settings(s, &[], &[kds], 10, false))
             })
-            .collect::<BTreeMap<_, _>>(),
-    };
+            .collect(),
+    );
+    settings.max_attempts = 20;
+    settings.backoff_max_ms = 1000;
 
     // Phase 1: a backlog of orders, then the bridge starts.
     let started = Instant::now();
@@ -320,23 +223,8 @@ async fn main() -> anyhow::Result<()> {
         args.stores,
         started.elapsed().as_secs_f64()
     );
-    let bridge_listener = TcpListener::bind("127.0.0.1:0").await?;
-    let bridge_config = pos_bridge::Config {
-        addr: bridge_listener.local_addr()?,
-        kafka: kafka.clone(),
-        postgres: postgres.clone(),
-        group: format!("bench-{suffix}-bridge"),
-        instance_id: None,
-        settings_file: "unused.toml".into(),
-        http: platform::HttpLimits::default(),
-    };
     let started = Instant::now();
-    let bridge = tokio::spawn(pos_bridge::run(
-        bridge_config,
-        settings,
-        bridge_listener,
-        cancel.clone().cancelled_owned(),
-    ));
+    let bridge = system.start_bridge(settings).await?;
     let expected = args.orders * 2;
     let mut first = None;
     for _ in 0..expected {
@@ -401,23 +289,6 @@ async fn main() -> anyhow::Result<()> {
         percentiles(&latency)
     );
 
-    cancel.cancel();
-    bridge.await??;
-    command.await??;
-    admin_db
-        .execute(
-            &format!("drop database if exists {database} with (force)"),
-            &[],
-        )
-        .await?;
-    let admin_client: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
-        kafka.client_config().create()?;
-    let dead_letter = format!("bridge-bench.{suffix}.dead-letter");
-    admin_client
-        .delete_topics(
-            &[&kafka.stores_topic, &kafka.orders_topic, &dead_letter],
-            &rdkafka::admin::AdminOptions::new(),
-        )
-        .await?;
-    Ok(())
+    bridge.stop().await?;
+    system.stop().await
 }

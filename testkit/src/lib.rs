@@ -1,7 +1,15 @@
 //! testkit: what the integration tests of every crate share: where the local
 //! stack's Kafka and Postgres are (`make test` sets `QSR_KAFKA_BROKERS` and
-//! `QSR_TEST_DATABASE_URL`), test databases, free ports and tokens. For tests
-//! only; no service depends on it.
+//! `QSR_TEST_DATABASE_URL`), test databases and topics, free ports, tokens,
+//! reading a topic back, and the request bodies of [`fixtures`]. No service
+//! depends on it, and it depends on no service, so that every crate's tests
+//! (and the load generator) can use it; starting the services in process for
+//! a test is the `test-system` crate's job.
+
+pub mod fixtures;
+mod topics;
+
+pub use topics::{Record, read_topic};
 
 use anyhow::Context;
 use platform::{Claims, DEVELOPMENT_SECRET, JwtKeys, KafkaArgs, PostgresArgs, Role};
@@ -45,41 +53,114 @@ pub async fn admin_client() -> anyhow::Result<tokio_postgres::Client> {
         .context("connecting to the test Postgres; is the stack up (make infra-up)?")
 }
 
-/// A test's own topics (3 partitions) and database on the test servers,
-/// named `<prefix>.<suffix>.stores`/`.orders` and `qsr_<prefix>_<suffix>`.
+/// A test's own topics and database, named `<prefix>.<suffix>.stores` and
+/// `.orders` and `qsr_<prefix>_<suffix>`.
 #[derive(Debug)]
 pub struct Scratch {
+    /// What the test named its names with.
+    pub prefix: String,
     /// Unique to this test: for more names of its own.
     pub suffix: String,
     pub database: String,
     pub kafka: KafkaArgs,
     pub postgres: PostgresArgs,
+    /// Where `database` was created, for dropping it.
+    pub admin_database_url: String,
 }
 
-/// Creates the database of a new [`Scratch`]; the services create the topics.
+/// Creates the database of a new [`Scratch`] on the test servers, with
+/// topics of 3 partitions; the services create the topics.
 pub async fn scratch(prefix: &str, db_pool_size: usize) -> anyhow::Result<Scratch> {
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let database = format!("qsr_{}_{suffix}", prefix.replace(['-', '.'], "_"));
-    admin_client()
-        .await?
-        .execute(&format!("create database {database}"), &[])
-        .await
-        .context("creating the test database")?;
-    Ok(Scratch {
-        kafka: KafkaArgs {
+    Scratch::create(&Servers::from_env(prefix, db_pool_size)).await
+}
+
+/// Where and how big a [`Scratch`] is.
+#[derive(Debug, Clone)]
+pub struct Servers {
+    /// Starts every name of the scratch: `<prefix>.<suffix>.stores`.
+    pub prefix: String,
+    pub brokers: String,
+    /// The server's administrative database, for creating the scratch's own.
+    pub admin_database_url: String,
+    pub partitions: i32,
+    pub db_pool_size: usize,
+}
+
+impl Servers {
+    /// The test servers of [`brokers`] and [`admin_database_url`].
+    pub fn from_env(prefix: &str, db_pool_size: usize) -> Servers {
+        Servers {
+            prefix: prefix.to_owned(),
             brokers: brokers(),
-            stores_topic: format!("{prefix}.{suffix}.stores"),
-            orders_topic: format!("{prefix}.{suffix}.orders"),
+            admin_database_url: admin_database_url(),
             partitions: 3,
-            replication: 1,
-        },
-        postgres: PostgresArgs::new(
-            with_database(&admin_database_url(), &database),
             db_pool_size,
-        ),
-        database,
-        suffix,
-    })
+        }
+    }
+}
+
+impl Scratch {
+    /// Creates the database of a new scratch on `servers`; the services
+    /// create the topics.
+    pub async fn create(servers: &Servers) -> anyhow::Result<Scratch> {
+        let prefix = &servers.prefix;
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let database = format!("qsr_{}_{suffix}", prefix.replace(['-', '.'], "_"));
+        connect(&servers.admin_database_url)
+            .await
+            .context("connecting to the test Postgres; is the stack up (make infra-up)?")?
+            .execute(&format!("create database {database}"), &[])
+            .await
+            .context("creating the test database")?;
+        Ok(Scratch {
+            kafka: KafkaArgs {
+                brokers: servers.brokers.clone(),
+                stores_topic: format!("{prefix}.{suffix}.stores"),
+                orders_topic: format!("{prefix}.{suffix}.orders"),
+                partitions: servers.partitions,
+                replication: 1,
+            },
+            postgres: PostgresArgs::new(
+                with_database(&servers.admin_database_url, &database),
+                servers.db_pool_size,
+            ),
+            admin_database_url: servers.admin_database_url.clone(),
+            prefix: prefix.clone(),
+            database,
+            suffix,
+        })
+    }
+
+    /// A topic of the scratch's own: `<prefix>.<suffix>.<what>`.
+    pub fn topic(&self, what: &str) -> String {
+        format!("{}.{}.{what}", self.prefix, self.suffix)
+    }
+
+    /// Another name of its own (a consumer group, a transactional id
+    /// prefix): `<prefix>-<suffix>-<what>`.
+    pub fn name(&self, what: &str) -> String {
+        format!("{}-{}-{what}", self.prefix, self.suffix)
+    }
+
+    /// Drops the database and deletes both topics and `more_topics`
+    /// (topics that were never created are passed over).
+    pub async fn remove(&self, more_topics: &[&str]) -> anyhow::Result<()> {
+        connect(&self.admin_database_url)
+            .await
+            .context("connecting to the test Postgres")?
+            .execute(
+                &format!("drop database if exists {} with (force)", self.database),
+                &[],
+            )
+            .await
+            .context("dropping the test database")?;
+        let mut topics = vec![
+            self.kafka.stores_topic.as_str(),
+            self.kafka.orders_topic.as_str(),
+        ];
+        topics.extend_from_slice(more_topics);
+        topics::delete(&self.kafka, &topics).await
+    }
 }
 
 /// A port nobody listens on right now.
@@ -88,6 +169,20 @@ pub fn free_port() -> anyhow::Result<u16> {
         .context("binding port 0")?
         .local_addr()?
         .port())
+}
+
+/// The service binary `bin` as a child process with the settings `env`:
+/// its stdout dropped, its stderr the test's; killed when dropped.
+pub fn spawn_service(
+    bin: &str,
+    env: &[(String, String)],
+) -> std::io::Result<tokio::process::Child> {
+    tokio::process::Command::new(bin)
+        .envs(env.iter().cloned())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
 }
 
 /// A token for an hour, signed with the development secret the test services use.

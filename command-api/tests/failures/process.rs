@@ -7,8 +7,8 @@ use std::time::Duration;
 use platform::Role;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
-use serde_json::{Value, json};
+use serde_json::Value;
+use testkit::fixtures::{Order, StoreProfile, menu};
 use tokio::process::{Child, Command};
 
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -133,19 +133,12 @@ impl Service {
     pub async fn open_store(&self) {
         let http = reqwest::Client::new();
         let admin = token(Role::Admin, "admin");
-        let hours = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-            .map(|day| json!({"day": day, "open": "00:00", "close": "00:00"}));
-        let store = json!({
-            "name": "Failing Downtown", "timezone": "America/New_York", "currency": "USD",
-            "tax_rate_bps": 875, "hours": hours,
-            "pickup": {"slot_minutes": 15, "lead_minutes": 10, "max_orders_per_slot": 1000, "max_days_ahead": 7}
-        });
-        let menu = json!({"categories": [{"id": "burgers", "name": "Burgers", "items": [
-            {"id": "classic", "name": "Classic Burger", "price": {"amount": 899, "currency": "USD"}, "modifier_groups": []}
-        ]}]});
         for (path, body) in [
-            (format!("/v1/stores/{STORE}"), store),
-            (format!("/v1/stores/{STORE}/menu"), menu),
+            (
+                format!("/v1/stores/{STORE}"),
+                StoreProfile::named("Failing Downtown").body(),
+            ),
+            (format!("/v1/stores/{STORE}/menu"), menu()),
         ] {
             let response = http
                 .put(format!("{}{path}", self.url))
@@ -166,57 +159,20 @@ impl Drop for Service {
 }
 
 fn spawn(env: &[(String, String)]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_command-api"))
-        .envs(env.iter().cloned())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+    testkit::spawn_service(env!("CARGO_BIN_EXE_command-api"), env).unwrap()
 }
 
 pub fn burger() -> Value {
-    json!({
-        "store_id": STORE,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": [{"item_id": "classic", "quantity": 1, "modifiers": []}],
-        "payment": {"token": "tok_visa"}
-    })
+    Order::at(STORE).body()
 }
 
 /// Every committed record of `topic` (read_committed): its envelope.
 pub fn committed(brokers: &str, topic: &str) -> Vec<Value> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "failures-reader")
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .create()
-        .unwrap();
-    let mut assignment = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        assignment
-            .add_partition_offset(topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&assignment).unwrap();
-    let (mut records, mut at_end) = (Vec::new(), 0);
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while at_end < PARTITIONS {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "could not read {topic} to its end"
-        );
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                records.push(serde_json::from_slice(m.payload().unwrap()).unwrap());
-            }
-            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => at_end += 1,
-            Some(Err(e)) => panic!("reading {topic}: {e}"),
-            None => {}
-        }
-    }
-    records
+    testkit::read_topic(brokers, topic, PARTITIONS)
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, _, body)| body)
+        .collect()
 }
 
 /// A Kafka broker of the test's own, from the local stack's jars, so that it

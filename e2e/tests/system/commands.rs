@@ -6,17 +6,15 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    STORE, TestSystem, expect, expect_fallbacks, read_topic, spawn_system, spawn_system_with, token,
-};
+use crate::helpers::{Order, STORE, System, expect, expect_fallbacks, store_body, token};
 
 fn order_body(lines: Value, token: &str) -> Value {
-    json!({
-        "store_id": STORE,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": lines,
-        "payment": {"token": token}
-    })
+    Order {
+        lines,
+        payment: token.to_owned(),
+        ..Order::at(STORE)
+    }
+    .body()
 }
 
 fn burger(token: &str) -> Value {
@@ -27,20 +25,14 @@ fn burger(token: &str) -> Value {
 }
 
 /// Places a burger as the test customer and returns its id.
-async fn place(system: &TestSystem) -> String {
-    let response = system
-        .post("/v1/orders", &system.customer, &burger("tok_visa"))
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json::<Value>().await.unwrap()["order_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+async fn place(system: &System) -> String {
+    system.place(&burger("tok_visa")).await
 }
 
 /// The types and versions of the events of `subject`, in log order.
-fn events_of(system: &TestSystem, topic: &str, subject: &str) -> Vec<(String, u64)> {
-    read_topic(system, topic)
+fn events_of(system: &System, topic: &str, subject: &str) -> Vec<(String, u64)> {
+    system
+        .read_topic(topic)
         .into_iter()
         .filter(|(_, _, _, body)| body["subject"] == subject)
         .map(|(_, _, ce_type, body)| (ce_type, body["aggversion"].as_u64().unwrap()))
@@ -55,12 +47,12 @@ fn assert_gapless(events: &[(String, u64)]) {
 
 #[tokio::test]
 async fn store_commands_need_their_role_and_their_store() {
-    let system = spawn_system().await.unwrap();
+    let system = System::builder().with_bridge().start().await.unwrap();
     let path = format!("/v1/stores/{STORE}");
-    let store = crate::helpers::store_body(20);
+    let store = store_body(20);
     let anonymous = system
         .http
-        .put(format!("{}{path}", system.command_api))
+        .put(format!("{}{path}", system.command_api()))
         .json(&store)
         .send()
         .await
@@ -73,15 +65,15 @@ async fn store_commands_need_their_role_and_their_store() {
     )
     .await;
     expect(
-        system.put(&path, &system.customer, &store).await,
+        system.put(&path, &system.tokens.customer, &store).await,
         StatusCode::FORBIDDEN,
         Some("forbidden"),
     )
     .await;
-    system.open_store(20).await;
+    system.open_store(STORE, &store_body(20)).await;
     let doc: Value = system
         .http
-        .get(format!("{}/openapi.json", system.command_api))
+        .get(format!("{}/openapi.json", system.command_api()))
         .send()
         .await
         .unwrap()
@@ -90,7 +82,13 @@ async fn store_commands_need_their_role_and_their_store() {
         .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/v1/orders/{order_id}/refunds"]["post"].is_object());
-    expect_fallbacks(&system.http, &system.command_api, Method::GET, "/v1/orders").await;
+    expect_fallbacks(
+        &system.http,
+        &system.command_api(),
+        Method::GET,
+        "/v1/orders",
+    )
+    .await;
 
     let fries = format!("/v1/stores/{STORE}/items/cheddar/availability");
     let elsewhere = token(platform::Role::Staff, "staff-9", &["elsewhere"]);
@@ -104,7 +102,7 @@ async fn store_commands_need_their_role_and_their_store() {
     .await;
     expect(
         system
-            .put(&fries, &system.admin, &json!({"available": false}))
+            .put(&fries, &system.tokens.admin, &json!({"available": false}))
             .await,
         StatusCode::FORBIDDEN,
         Some("forbidden"),
@@ -112,7 +110,7 @@ async fn store_commands_need_their_role_and_their_store() {
     .await;
     let off = expect(
         system
-            .put(&fries, &system.staff, &json!({"available": false}))
+            .put(&fries, &system.tokens.staff, &json!({"available": false}))
             .await,
         StatusCode::OK,
         None,
@@ -121,7 +119,7 @@ async fn store_commands_need_their_role_and_their_store() {
     assert_eq!(off["version"], 3);
     expect(
         system
-            .post("/v1/orders", &system.customer, &burger("tok_visa"))
+            .post("/v1/orders", &system.tokens.customer, &burger("tok_visa"))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("modifier_unavailable"),
@@ -129,7 +127,7 @@ async fn store_commands_need_their_role_and_their_store() {
     .await;
     expect(
         system
-            .put(&fries, &system.pos, &json!({"available": true}))
+            .put(&fries, &system.tokens.pos, &json!({"available": true}))
             .await,
         StatusCode::OK,
         None,
@@ -138,7 +136,7 @@ async fn store_commands_need_their_role_and_their_store() {
     let unknown = format!("/v1/stores/{STORE}/items/pizza/availability");
     expect(
         system
-            .put(&unknown, &system.staff, &json!({"available": false}))
+            .put(&unknown, &system.tokens.staff, &json!({"available": false}))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("item_not_found"),
@@ -148,8 +146,8 @@ async fn store_commands_need_their_role_and_their_store() {
     let status = format!("/v1/stores/{STORE}/status");
     let paused = system
         .http
-        .put(format!("{}{status}", system.command_api))
-        .bearer_auth(&system.staff)
+        .put(format!("{}{status}", system.command_api()))
+        .bearer_auth(&system.tokens.staff)
         .header("if-match", "\"1\"")
         .json(&json!({"accepting_orders": false}))
         .send()
@@ -158,8 +156,8 @@ async fn store_commands_need_their_role_and_their_store() {
     expect(paused, StatusCode::CONFLICT, Some("version_conflict")).await;
     let paused = system
         .http
-        .put(format!("{}{status}", system.command_api))
-        .bearer_auth(&system.staff)
+        .put(format!("{}{status}", system.command_api()))
+        .bearer_auth(&system.tokens.staff)
         .header("if-match", "\"4\"")
         .json(&json!({"accepting_orders": false}))
         .send()
@@ -169,7 +167,7 @@ async fn store_commands_need_their_role_and_their_store() {
     expect(paused, StatusCode::OK, None).await;
     expect(
         system
-            .post("/v1/orders", &system.customer, &burger("tok_visa"))
+            .post("/v1/orders", &system.tokens.customer, &burger("tok_visa"))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("store_not_accepting"),
@@ -179,7 +177,7 @@ async fn store_commands_need_their_role_and_their_store() {
         system
             .put(
                 &status,
-                &system.pos,
+                &system.tokens.pos,
                 &json!({"accepting_orders": true, "busy_minutes": 15}),
             )
             .await,
@@ -191,7 +189,7 @@ async fn store_commands_need_their_role_and_their_store() {
         system
             .put(
                 &status,
-                &system.pos,
+                &system.tokens.pos,
                 &json!({"accepting_orders": true, "busy_minutes": 500}),
             )
             .await,
@@ -201,7 +199,7 @@ async fn store_commands_need_their_role_and_their_store() {
     .await;
     place(&system).await;
 
-    let events = events_of(&system, &system.kafka.stores_topic, STORE);
+    let events = events_of(&system, &system.scratch.kafka.stores_topic, STORE);
     let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(
         types,
@@ -220,14 +218,14 @@ async fn store_commands_need_their_role_and_their_store() {
 
 #[tokio::test]
 async fn an_order_goes_through_its_life_and_its_payment_follows() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     let id = place(&system).await;
     let at = |action: &str| format!("/v1/orders/{id}/{action}");
     let elsewhere = token(platform::Role::Pos, "pos-9", &["elsewhere"]);
     expect(
         system
-            .post(&at("accept"), &system.customer, &json!({}))
+            .post(&at("accept"), &system.tokens.customer, &json!({}))
             .await,
         StatusCode::FORBIDDEN,
         Some("forbidden"),
@@ -240,7 +238,9 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
     )
     .await;
     expect(
-        system.post(&at("start"), &system.staff, &json!({})).await,
+        system
+            .post(&at("start"), &system.tokens.staff, &json!({}))
+            .await,
         StatusCode::CONFLICT,
         Some("invalid_transition"),
     )
@@ -248,7 +248,11 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
     let ready_at = (Utc::now() + Duration::minutes(12)).to_rfc3339();
     let accepted = expect(
         system
-            .post(&at("accept"), &system.pos, &json!({"ready_at": ready_at}))
+            .post(
+                &at("accept"),
+                &system.tokens.pos,
+                &json!({"ready_at": ready_at}),
+            )
             .await,
         StatusCode::OK,
         None,
@@ -261,8 +265,8 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
     // The commands without fields take an empty body, or none.
     let started = system
         .http
-        .post(format!("{}{}", system.command_api, at("start")))
-        .bearer_auth(&system.staff)
+        .post(format!("{}{}", system.command_api(), at("start")))
+        .bearer_auth(&system.tokens.staff)
         .send()
         .await
         .unwrap();
@@ -272,7 +276,9 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
     );
     assert_eq!(
         expect(
-            system.post(&at("ready"), &system.pos, &json!({})).await,
+            system
+                .post(&at("ready"), &system.tokens.pos, &json!({}))
+                .await,
             StatusCode::OK,
             None
         )
@@ -281,7 +287,7 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
     );
     let done = expect(
         system
-            .post(&at("complete"), &system.staff, &json!({}))
+            .post(&at("complete"), &system.tokens.staff, &json!({}))
             .await,
         StatusCode::OK,
         None,
@@ -296,7 +302,7 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
     let refund = |amount: i64| json!({"amount": {"amount": amount, "currency": "USD"}, "reason": "cold fries"});
     expect(
         system
-            .post(&at("refunds"), &system.customer, &refund(100))
+            .post(&at("refunds"), &system.tokens.customer, &refund(100))
             .await,
         StatusCode::FORBIDDEN,
         Some("forbidden"),
@@ -304,7 +310,7 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
     .await;
     let partial = expect(
         system
-            .post(&at("refunds"), &system.staff, &refund(100))
+            .post(&at("refunds"), &system.tokens.staff, &refund(100))
             .await,
         StatusCode::OK,
         None,
@@ -313,7 +319,7 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
     assert_eq!(partial["payment_status"], "partially_refunded");
     expect(
         system
-            .post(&at("refunds"), &system.admin, &refund(total))
+            .post(&at("refunds"), &system.tokens.admin, &refund(total))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("refund_exceeds_captured"),
@@ -321,7 +327,7 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
     .await;
     let full = expect(
         system
-            .post(&at("refunds"), &system.admin, &refund(total - 100))
+            .post(&at("refunds"), &system.tokens.admin, &refund(total - 100))
             .await,
         StatusCode::OK,
         None,
@@ -330,14 +336,18 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
     assert_eq!(full["payment_status"], "refunded");
     expect(
         system
-            .post(&at("cancel"), &system.staff, &json!({"reason": "late"}))
+            .post(
+                &at("cancel"),
+                &system.tokens.staff,
+                &json!({"reason": "late"}),
+            )
             .await,
         StatusCode::CONFLICT,
         Some("invalid_transition"),
     )
     .await;
 
-    let events = events_of(&system, &system.kafka.orders_topic, &id);
+    let events = events_of(&system, &system.scratch.kafka.orders_topic, &id);
     let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(
         types,
@@ -359,14 +369,18 @@ async fn an_order_goes_through_its_life_and_its_payment_follows() {
 
 #[tokio::test]
 async fn cancellation_and_rejection_release_the_payment() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     let reason = json!({"reason": "changed my mind"});
 
     let a = place(&system).await;
     let cancelled = expect(
         system
-            .post(&format!("/v1/orders/{a}/cancel"), &system.customer, &reason)
+            .post(
+                &format!("/v1/orders/{a}/cancel"),
+                &system.tokens.customer,
+                &reason,
+            )
             .await,
         StatusCode::OK,
         None,
@@ -383,7 +397,11 @@ async fn cancellation_and_rejection_release_the_payment() {
     let b = place(&system).await;
     expect(
         system
-            .post(&format!("/v1/orders/{b}/accept"), &system.staff, &json!({}))
+            .post(
+                &format!("/v1/orders/{b}/accept"),
+                &system.tokens.staff,
+                &json!({}),
+            )
             .await,
         StatusCode::OK,
         None,
@@ -391,7 +409,11 @@ async fn cancellation_and_rejection_release_the_payment() {
     .await;
     expect(
         system
-            .post(&format!("/v1/orders/{b}/cancel"), &system.customer, &reason)
+            .post(
+                &format!("/v1/orders/{b}/cancel"),
+                &system.tokens.customer,
+                &reason,
+            )
             .await,
         StatusCode::CONFLICT,
         Some("cancel_not_allowed"),
@@ -401,7 +423,7 @@ async fn cancellation_and_rejection_release_the_payment() {
         system
             .post(
                 &format!("/v1/orders/{b}/cancel"),
-                &system.other_customer,
+                &system.tokens.other_customer,
                 &reason,
             )
             .await,
@@ -411,7 +433,11 @@ async fn cancellation_and_rejection_release_the_payment() {
     .await;
     expect(
         system
-            .post(&format!("/v1/orders/{b}/cancel"), &system.pos, &reason)
+            .post(
+                &format!("/v1/orders/{b}/cancel"),
+                &system.tokens.pos,
+                &reason,
+            )
             .await,
         StatusCode::FORBIDDEN,
         Some("forbidden"),
@@ -419,7 +445,11 @@ async fn cancellation_and_rejection_release_the_payment() {
     .await;
     let by_staff = expect(
         system
-            .post(&format!("/v1/orders/{b}/cancel"), &system.staff, &reason)
+            .post(
+                &format!("/v1/orders/{b}/cancel"),
+                &system.tokens.staff,
+                &reason,
+            )
             .await,
         StatusCode::OK,
         None,
@@ -432,7 +462,7 @@ async fn cancellation_and_rejection_release_the_payment() {
         system
             .post(
                 &format!("/v1/orders/{c}/reject"),
-                &system.staff,
+                &system.tokens.staff,
                 &json!({"reason": " "}),
             )
             .await,
@@ -444,7 +474,7 @@ async fn cancellation_and_rejection_release_the_payment() {
         system
             .post(
                 &format!("/v1/orders/{c}/reject"),
-                &system.pos,
+                &system.tokens.pos,
                 &json!({"reason": "fryer down"}),
             )
             .await,
@@ -465,7 +495,7 @@ async fn cancellation_and_rejection_release_the_payment() {
         system
             .post(
                 &format!("/v1/orders/{unknown}/accept"),
-                &system.staff,
+                &system.tokens.staff,
                 &json!({}),
             )
             .await,
@@ -475,7 +505,11 @@ async fn cancellation_and_rejection_release_the_payment() {
     .await;
     expect(
         system
-            .post("/v1/orders/not-a-uuid/accept", &system.staff, &json!({}))
+            .post(
+                "/v1/orders/not-a-uuid/accept",
+                &system.tokens.staff,
+                &json!({}),
+            )
             .await,
         StatusCode::NOT_FOUND,
         Some("order_not_found"),
@@ -483,7 +517,7 @@ async fn cancellation_and_rejection_release_the_payment() {
     .await;
 
     let types = |id: &str| -> Vec<String> {
-        events_of(&system, &system.kafka.orders_topic, id)
+        events_of(&system, &system.scratch.kafka.orders_topic, id)
             .into_iter()
             .map(|(t, _)| t)
             .collect()
@@ -501,13 +535,13 @@ async fn cancellation_and_rejection_release_the_payment() {
 
 #[tokio::test]
 async fn payments_and_bad_bodies_answer_their_codes_and_append_nothing() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     let mut cart = burger("tok_visa");
     cart.as_object_mut().unwrap().remove("payment");
     let quote = expect(
         system
-            .post("/v1/orders/quote", &system.customer, &cart)
+            .post("/v1/orders/quote", &system.tokens.customer, &cart)
             .await,
         StatusCode::OK,
         None,
@@ -539,7 +573,7 @@ async fn payments_and_bad_bodies_answer_their_codes_and_append_nothing() {
     ] {
         expect(
             system
-                .post("/v1/orders", &system.customer, &burger(payment))
+                .post("/v1/orders", &system.tokens.customer, &burger(payment))
                 .await,
             status,
             Some(code),
@@ -548,7 +582,7 @@ async fn payments_and_bad_bodies_answer_their_codes_and_append_nothing() {
     }
     expect(
         system
-            .post("/v1/orders", &system.staff, &burger("tok_visa"))
+            .post("/v1/orders", &system.tokens.staff, &burger("tok_visa"))
             .await,
         StatusCode::FORBIDDEN,
         Some("forbidden"),
@@ -558,7 +592,7 @@ async fn payments_and_bad_bodies_answer_their_codes_and_append_nothing() {
     unknown_field["coupon"] = "FREE".into();
     expect(
         system
-            .post("/v1/orders", &system.customer, &unknown_field)
+            .post("/v1/orders", &system.tokens.customer, &unknown_field)
             .await,
         StatusCode::BAD_REQUEST,
         Some("malformed_body"),
@@ -569,15 +603,17 @@ async fn payments_and_bad_bodies_answer_their_codes_and_append_nothing() {
         "tok_visa",
     );
     expect(
-        system.post("/v1/orders", &system.customer, &huge).await,
+        system
+            .post("/v1/orders", &system.tokens.customer, &huge)
+            .await,
         StatusCode::PAYLOAD_TOO_LARGE,
         Some("payload_too_large"),
     )
     .await;
     let text = system
         .http
-        .post(format!("{}/v1/orders", system.command_api))
-        .bearer_auth(&system.customer)
+        .post(format!("{}/v1/orders", system.command_api()))
+        .bearer_auth(&system.tokens.customer)
         .header("content-type", "text/plain")
         .body(burger("tok_visa").to_string())
         .send()
@@ -590,7 +626,9 @@ async fn payments_and_bad_bodies_answer_their_codes_and_append_nothing() {
     )
     .await;
     assert!(
-        read_topic(&system, &system.kafka.orders_topic).is_empty(),
+        system
+            .read_topic(&system.scratch.kafka.orders_topic)
+            .is_empty(),
         "a refused order appends nothing"
     );
     system.stop().await.unwrap();
@@ -621,8 +659,8 @@ fn status_of(ce_type: &str) -> Option<&'static str> {
 
 #[tokio::test]
 async fn fifty_concurrent_commands_on_one_order_keep_its_versions_gapless() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     let id = place(&system).await;
     let actions = ["accept", "start", "ready", "complete", "cancel"];
     let requests = (0..50).map(|i| {
@@ -636,7 +674,7 @@ async fn fifty_concurrent_commands_on_one_order_keep_its_versions_gapless() {
         let system = &system;
         async move {
             system
-                .command(Method::POST, &path, &system.staff, &body)
+                .command(Method::POST, &path, &system.tokens.staff, &body)
                 .await
                 .status()
         }
@@ -650,7 +688,7 @@ async fn fifty_concurrent_commands_on_one_order_keep_its_versions_gapless() {
         "{statuses:?}"
     );
 
-    let events = events_of(&system, &system.kafka.orders_topic, &id);
+    let events = events_of(&system, &system.scratch.kafka.orders_topic, &id);
     assert_gapless(&events);
     let transitions: Vec<&str> = events.iter().filter_map(|(t, _)| status_of(t)).collect();
     assert_eq!(
@@ -668,9 +706,9 @@ async fn fifty_concurrent_commands_on_one_order_keep_its_versions_gapless() {
 
 #[tokio::test]
 async fn a_slot_takes_exactly_its_capacity_of_concurrent_orders() {
-    let system = spawn_system().await.unwrap();
+    let system = System::builder().with_bridge().start().await.unwrap();
     let capacity = 5;
-    system.open_store(capacity).await;
+    system.open_store(STORE, &store_body(capacity)).await;
     let tomorrow_noon = chrono_tz::America::New_York
         .from_local_datetime(
             &(Utc::now() + Duration::days(1))
@@ -686,7 +724,9 @@ async fn a_slot_takes_exactly_its_capacity_of_concurrent_orders() {
     let requests = (0..capacity + 5).map(|_| {
         let (system, body) = (&system, body.clone());
         async move {
-            let response = system.post("/v1/orders", &system.customer, &body).await;
+            let response = system
+                .post("/v1/orders", &system.tokens.customer, &body)
+                .await;
             let status = response.status();
             (status, response.json::<Value>().await.unwrap())
         }
@@ -706,8 +746,13 @@ async fn a_slot_takes_exactly_its_capacity_of_concurrent_orders() {
 
 #[tokio::test]
 async fn an_order_that_ended_before_the_window_is_gone() {
-    let system = spawn_system_with(1).await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder()
+        .with_bridge()
+        .command_api_config(move |c| c.ended_order_retention_secs = 1)
+        .start()
+        .await
+        .unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     let ended = place(&system).await;
     let live = place(&system).await;
     let reason = json!({"reason": "closing"});
@@ -715,7 +760,7 @@ async fn an_order_that_ended_before_the_window_is_gone() {
         system
             .post(
                 &format!("/v1/orders/{ended}/cancel"),
-                &system.staff,
+                &system.tokens.staff,
                 &reason,
             )
             .await,
@@ -729,7 +774,7 @@ async fn an_order_that_ended_before_the_window_is_gone() {
         system
             .post(
                 &format!("/v1/orders/{live}/accept"),
-                &system.staff,
+                &system.tokens.staff,
                 &json!({}),
             )
             .await,
@@ -741,7 +786,7 @@ async fn an_order_that_ended_before_the_window_is_gone() {
         system
             .post(
                 &format!("/v1/orders/{ended}/accept"),
-                &system.staff,
+                &system.tokens.staff,
                 &json!({}),
             )
             .await,

@@ -14,7 +14,7 @@ use std::time::Instant;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{FEEDBACK_SECRET, PATIENCE, STORE, TestSystem, expect, spawn_system};
+use crate::helpers::{FEEDBACK_SECRET, Order, PATIENCE, STORE, System, expect, store_body};
 
 /// Whether findings in command-api's document fail the test: they do, now
 /// that it states every rule its handlers enforce (issue 10).
@@ -101,22 +101,21 @@ struct Seeded {
     ended: Vec<String>,
 }
 
-async fn seed(system: &TestSystem) -> Seeded {
-    system.open_store(50).await;
+async fn seed(system: &System) -> Seeded {
+    system.open_store(STORE, &store_body(50)).await;
     let place = || async {
-        let body = json!({
-            "store_id": STORE,
-            "fulfillment": {"type": "pickup", "pickup_at": null},
-            "lines": [{"item_id": "classic", "quantity": 1, "modifiers": ["cheddar"], "note": "no onions"}],
-            "tip": {"amount": 100, "currency": "USD"},
-            "payment": {"token": "tok_visa"}
-        });
+        let body = Order {
+            lines: json!([{"item_id": "classic", "quantity": 1, "modifiers": ["cheddar"], "note": "no onions"}]),
+            tip: Some(100),
+            ..Order::at(STORE)
+        }
+        .body();
         system.place(&body).await
     };
     let step = |order: String, command: &'static str, body: Value| async move {
         let path = format!("/v1/orders/{order}/{command}");
         expect(
-            system.post(&path, &system.staff, &body).await,
+            system.post(&path, &system.tokens.staff, &body).await,
             StatusCode::OK,
             None,
         )
@@ -144,14 +143,14 @@ async fn seed(system: &TestSystem) -> Seeded {
     let read = system
         .read(
             &format!("/v1/orders/{completed}?min_version={last}&wait_ms=10000"),
-            &system.admin,
+            &system.tokens.admin,
         )
         .await;
     expect(read, StatusCode::OK, None).await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let queue = system
-            .read(&format!("/v1/stores/{STORE}/orders"), &system.staff)
+            .read(&format!("/v1/stores/{STORE}/orders"), &system.tokens.staff)
             .await;
         let page = expect(queue, StatusCode::OK, None).await;
         if !page["orders"].as_array().unwrap().is_empty() {
@@ -198,14 +197,14 @@ fn bearer(token: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_document_states_what_its_service_enforces() {
     let st = schemathesis();
-    let system = spawn_system().await.unwrap();
+    let system = System::builder().with_bridge().start().await.unwrap();
     let seeded = seed(&system).await;
     let config = dictionaries(&seeded);
     let roles = [
-        ("customer", system.customer.clone()),
-        ("staff", system.staff.clone()),
-        ("pos", system.pos.clone()),
-        ("admin", system.admin.clone()),
+        ("customer", system.tokens.customer.clone()),
+        ("staff", system.tokens.staff.clone()),
+        ("pos", system.tokens.pos.clone()),
+        ("admin", system.tokens.admin.clone()),
     ];
     let mut plan: Vec<(String, String, Vec<String>)> = Vec::new();
     for (role, token) in &roles {
@@ -219,20 +218,20 @@ async fn every_document_states_what_its_service_enforces() {
             args.extend([filter.to_owned(), "^/v1/orders/".to_owned()]);
             plan.push((
                 format!("query-api ({part}) as {role}"),
-                format!("{}/openapi.json", system.query_api),
+                format!("{}/openapi.json", system.query_api()),
                 args,
             ));
         }
     }
     plan.push((
         "pos-bridge, signed".into(),
-        format!("{}/openapi.json", system.bridge),
+        format!("{}/openapi.json", system.bridge()),
         Vec::new(),
     ));
     for (role, token) in &roles {
         plan.push((
             format!("command-api as {role}"),
-            format!("{}/openapi.json", system.command_api),
+            format!("{}/openapi.json", system.command_api()),
             bearer(token),
         ));
     }
@@ -290,10 +289,10 @@ async fn every_document_states_what_its_service_enforces() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_loosened_document_fails_the_fuzz() {
     schemathesis();
-    let system = spawn_system().await.unwrap();
+    let system = System::builder().with_bridge().start().await.unwrap();
     let doc: Value = system
         .http
-        .get(format!("{}/openapi.json", system.query_api))
+        .get(format!("{}/openapi.json", system.query_api()))
         .send()
         .await
         .unwrap()
@@ -314,10 +313,10 @@ async fn a_loosened_document_fails_the_fuzz() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("openapi.json");
     std::fs::write(&file, serde_json::to_vec(&loosened).unwrap()).unwrap();
-    let mut args = bearer(&system.customer);
+    let mut args = bearer(&system.tokens.customer);
     args.extend([
         "--url".to_owned(),
-        system.query_api.clone(),
+        system.query_api(),
         "--include-path".to_owned(),
         path.to_owned(),
     ]);

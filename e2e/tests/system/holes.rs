@@ -5,23 +5,18 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{STORE, TestSystem, expect, menu_body, spawn_system, store_body};
+use crate::helpers::{Order, STORE, System, expect, menu, store_body};
 
 /// A second store, for what must hold across stores.
 const UPTOWN: &str = "e2e-uptown";
 
 fn burger_at(store: &str) -> Value {
-    json!({
-        "store_id": store,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": [{"item_id": "classic", "quantity": 1, "modifiers": []}],
-        "payment": {"token": "tok_visa"}
-    })
+    Order::at(store).body()
 }
 
 /// POSTs `body` to command-api as `token`, with an `Idempotency-Key`.
 async fn post_keyed(
-    system: &TestSystem,
+    system: &System,
     path: &str,
     token: &str,
     key: &str,
@@ -29,7 +24,7 @@ async fn post_keyed(
 ) -> reqwest::Response {
     system
         .http
-        .post(format!("{}{path}", system.command_api))
+        .post(format!("{}{path}", system.command_api()))
         .bearer_auth(token)
         .header("idempotency-key", key)
         .json(body)
@@ -38,17 +33,19 @@ async fn post_keyed(
         .unwrap()
 }
 
-async fn open_uptown(system: &TestSystem) {
+async fn open_uptown(system: &System) {
     let path = format!("/v1/stores/{UPTOWN}");
     expect(
-        system.put(&path, &system.admin, &store_body(20)).await,
+        system
+            .put(&path, &system.tokens.admin, &store_body(20))
+            .await,
         StatusCode::OK,
         None,
     )
     .await;
     expect(
         system
-            .put(&format!("{path}/menu"), &system.admin, &menu_body())
+            .put(&format!("{path}/menu"), &system.tokens.admin, &menu())
             .await,
         StatusCode::OK,
         None,
@@ -62,12 +59,12 @@ fn order_id(answer: &Value) -> uuid::Uuid {
 
 #[tokio::test]
 async fn the_server_assigns_order_ids_and_refuses_a_body_that_sends_one() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     open_uptown(&system).await;
     let downtown = expect(
         system
-            .post("/v1/orders", &system.customer, &burger_at(STORE))
+            .post("/v1/orders", &system.tokens.customer, &burger_at(STORE))
             .await,
         StatusCode::CREATED,
         None,
@@ -75,7 +72,11 @@ async fn the_server_assigns_order_ids_and_refuses_a_body_that_sends_one() {
     .await;
     let uptown = expect(
         system
-            .post("/v1/orders", &system.other_customer, &burger_at(UPTOWN))
+            .post(
+                "/v1/orders",
+                &system.tokens.other_customer,
+                &burger_at(UPTOWN),
+            )
             .await,
         StatusCode::CREATED,
         None,
@@ -95,7 +96,9 @@ async fn the_server_assigns_order_ids_and_refuses_a_body_that_sends_one() {
                 body.as_object_mut().unwrap().remove("payment");
             }
             let refused = expect(
-                system.post(path, &system.other_customer, &body).await,
+                system
+                    .post(path, &system.tokens.other_customer, &body)
+                    .await,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some("order_id_not_accepted"),
             )
@@ -114,25 +117,19 @@ async fn the_server_assigns_order_ids_and_refuses_a_body_that_sends_one() {
 
 #[tokio::test]
 async fn another_callers_key_is_another_key() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     let body = burger_at(STORE);
+    let (alice_token, bob_token) = (&system.tokens.customer, &system.tokens.other_customer);
     let alice = expect(
-        post_keyed(&system, "/v1/orders", &system.customer, "key-1", &body).await,
+        post_keyed(&system, "/v1/orders", alice_token, "key-1", &body).await,
         StatusCode::CREATED,
         None,
     )
     .await;
     // Bob sends Alice's key and body: his own new order, never hers.
     let bob = expect(
-        post_keyed(
-            &system,
-            "/v1/orders",
-            &system.other_customer,
-            "key-1",
-            &body,
-        )
-        .await,
+        post_keyed(&system, "/v1/orders", bob_token, "key-1", &body).await,
         StatusCode::CREATED,
         None,
     )
@@ -140,7 +137,7 @@ async fn another_callers_key_is_another_key() {
     assert_ne!(order_id(&alice), order_id(&bob), "{bob}");
     // Alice's retry gets her first answer; her key with another body is refused.
     let retry = expect(
-        post_keyed(&system, "/v1/orders", &system.customer, "key-1", &body).await,
+        post_keyed(&system, "/v1/orders", alice_token, "key-1", &body).await,
         StatusCode::CREATED,
         None,
     )
@@ -149,7 +146,7 @@ async fn another_callers_key_is_another_key() {
     let mut other = body.clone();
     other["lines"][0]["quantity"] = 2.into();
     expect(
-        post_keyed(&system, "/v1/orders", &system.customer, "key-1", &other).await,
+        post_keyed(&system, "/v1/orders", alice_token, "key-1", &other).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("idempotency_key_reused"),
     )
@@ -159,11 +156,11 @@ async fn another_callers_key_is_another_key() {
 
 #[tokio::test]
 async fn a_customer_cannot_pre_empt_the_bridges_keys() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     let placed = expect(
         system
-            .post("/v1/orders", &system.customer, &burger_at(STORE))
+            .post("/v1/orders", &system.tokens.customer, &burger_at(STORE))
             .await,
         StatusCode::CREATED,
         None,
@@ -176,7 +173,7 @@ async fn a_customer_cannot_pre_empt_the_bridges_keys() {
         post_keyed(
             &system,
             "/v1/orders",
-            &system.other_customer,
+            &system.tokens.other_customer,
             &key,
             &burger_at(STORE),
         )
@@ -189,7 +186,7 @@ async fn a_customer_cannot_pre_empt_the_bridges_keys() {
         post_keyed(
             &system,
             &format!("/v1/orders/{id}/accept"),
-            &system.pos,
+            &system.tokens.pos,
             &key,
             &json!({}),
         )
@@ -205,13 +202,15 @@ async fn a_customer_cannot_pre_empt_the_bridges_keys() {
 
 #[tokio::test]
 async fn money_beyond_the_stores_caps_is_refused() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     // The tip of the issue: 2^62 cents.
     let mut huge_tip = burger_at(STORE);
     huge_tip["tip"] = json!({"amount": 1_i64 << 62, "currency": "USD"});
     let refused = expect(
-        system.post("/v1/orders", &system.customer, &huge_tip).await,
+        system
+            .post("/v1/orders", &system.tokens.customer, &huge_tip)
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("tip_too_large"),
     )
@@ -228,7 +227,7 @@ async fn money_beyond_the_stores_caps_is_refused() {
         system
             .post(
                 "/v1/orders/quote",
-                &system.customer,
+                &system.tokens.customer,
                 &without_payment(&many),
             )
             .await,
@@ -243,14 +242,20 @@ async fn money_beyond_the_stores_caps_is_refused() {
     });
     expect(
         system
-            .put(&format!("/v1/stores/{STORE}"), &system.admin, &capped)
+            .put(
+                &format!("/v1/stores/{STORE}"),
+                &system.tokens.admin,
+                &capped,
+            )
             .await,
         StatusCode::OK,
         None,
     )
     .await;
     expect(
-        system.post("/v1/orders", &system.customer, &many).await,
+        system
+            .post("/v1/orders", &system.tokens.customer, &many)
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("order_total_too_large"),
     )
@@ -258,7 +263,11 @@ async fn money_beyond_the_stores_caps_is_refused() {
     capped["limits"]["max_tip"]["currency"] = "EUR".into();
     expect(
         system
-            .put(&format!("/v1/stores/{STORE}"), &system.admin, &capped)
+            .put(
+                &format!("/v1/stores/{STORE}"),
+                &system.tokens.admin,
+                &capped,
+            )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("invalid_store"),
@@ -275,13 +284,13 @@ fn without_payment(body: &Value) -> Value {
 
 #[tokio::test]
 async fn a_quote_needs_no_payment_and_refuses_one() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     let quote = expect(
         system
             .post(
                 "/v1/orders/quote",
-                &system.customer,
+                &system.tokens.customer,
                 &without_payment(&burger_at(STORE)),
             )
             .await,
@@ -293,7 +302,11 @@ async fn a_quote_needs_no_payment_and_refuses_one() {
     assert_eq!(quote["totals"]["total"]["amount"], 978);
     let refused = expect(
         system
-            .post("/v1/orders/quote", &system.customer, &burger_at(STORE))
+            .post(
+                "/v1/orders/quote",
+                &system.tokens.customer,
+                &burger_at(STORE),
+            )
             .await,
         StatusCode::BAD_REQUEST,
         Some("malformed_body"),

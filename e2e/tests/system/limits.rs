@@ -6,94 +6,26 @@
 
 use std::time::Duration;
 
-use platform::{AuthArgs, DEVELOPMENT_SECRET, HttpLimits, PostgresArgs, Role};
+use platform::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{PATIENCE, STORE, expect, spawn_system, token};
+use crate::helpers::{Order, PATIENCE, STORE, Service, System, expect, store_body, token};
 
-/// One service started by a test, with its own settings.
-struct Service {
-    url: String,
-    addr: std::net::SocketAddr,
-    cancel: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Service {
-    async fn stop(self) {
-        self.cancel.cancel();
-        self.task.await.unwrap().unwrap();
-    }
-}
-
-/// Polls `/healthz` until the service answers.
-async fn wait_serving(http: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    while !http
-        .get(format!("{url}/healthz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "{url} does not answer");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A query-api on `postgres` with the settings `tune` leaves.
-async fn query_api(postgres: PostgresArgs, tune: impl FnOnce(&mut query_api::Config)) -> Service {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = query_api::Config {
-        addr,
-        postgres,
-        auth: AuthArgs {
-            jwt_secret: DEVELOPMENT_SECRET.into(),
-        },
-        http: HttpLimits::default(),
-        streams_per_caller: 8,
-    };
-    tune(&mut config);
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(query_api::run(
-        config,
-        listener,
-        cancel.clone().cancelled_owned(),
-    ));
-    let url = format!("http://{addr}");
-    wait_serving(&reqwest::Client::new(), &url).await;
-    Service {
-        url,
-        addr,
-        cancel,
-        task,
-    }
-}
-
-/// A database of its own with the read models' schema, for a query-api alone.
-async fn read_models() -> testkit::Scratch {
-    let scratch = testkit::scratch("limits", 2).await.unwrap();
-    let pool = platform::connect_pool(&scratch.postgres).unwrap();
-    projector::migrate(&pool).await.unwrap();
-    scratch
-}
-
-async fn drop_database(scratch: &testkit::Scratch) {
-    testkit::admin_client()
+/// query-api alone on a database of its own with the read models' tables,
+/// with the settings `tune` leaves.
+async fn query_api_alone(tune: impl FnOnce(&mut query_api::Config) + Send + 'static) -> System {
+    System::builder()
+        .prefix("limits")
+        .db_pool_size(2)
+        .only([Service::QueryApi])
+        .query_api_config(tune)
+        .start()
         .await
         .unwrap()
-        .execute(
-            &format!("drop database if exists {} with (force)", scratch.database),
-            &[],
-        )
-        .await
-        .unwrap();
 }
 
 /// What became of a client that sends its headers a byte at a time.
@@ -107,12 +39,14 @@ enum Slow {
 
 #[tokio::test]
 async fn a_client_sending_headers_byte_by_byte_is_cut_off_while_others_are_served() {
-    let scratch = read_models().await;
-    let service = query_api(scratch.postgres.clone(), |config| {
+    let system = query_api_alone(|config| {
         config.http.http_header_timeout_ms = 300;
     })
     .await;
-    let mut slow = TcpStream::connect(service.addr).await.unwrap();
+    let service = system.query_api();
+    let mut slow = TcpStream::connect(system.addr(Service::QueryApi))
+        .await
+        .unwrap();
     let request = format!(
         "GET /healthz HTTP/1.1\r\nhost: test\r\nx-padding: {}\r\n\r\n",
         "a".repeat(200)
@@ -138,11 +72,7 @@ async fn a_client_sending_headers_byte_by_byte_is_cut_off_while_others_are_serve
 
     // Another client is served meanwhile.
     let http = reqwest::Client::new();
-    let answer = http
-        .get(format!("{}/healthz", service.url))
-        .send()
-        .await
-        .unwrap();
+    let answer = http.get(format!("{service}/healthz")).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
     assert!(!slow.is_finished(), "the slow client was cut off too early");
 
@@ -161,21 +91,20 @@ async fn a_client_sending_headers_byte_by_byte_is_cut_off_while_others_are_serve
             "the slow client was served: {answer}"
         ),
     }
-    service.stop().await;
-    drop_database(&scratch).await;
+    system.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn requests_beyond_the_concurrency_limit_are_shed_at_once_with_retry_after() {
-    let scratch = read_models().await;
-    let service = query_api(scratch.postgres.clone(), |config| {
+    let system = query_api_alone(|config| {
         config.http.http_max_in_flight = 2;
     })
     .await;
+    let service = system.query_api();
     let http = reqwest::Client::new();
     let customer = token(Role::Customer, "cust-1", &[]);
     // The answer is in the document clients are generated from.
-    let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", service.url))
+    let doc: serde_json::Value = reqwest::get(format!("{service}/openapi.json"))
         .await
         .unwrap()
         .json()
@@ -193,8 +122,7 @@ async fn requests_beyond_the_concurrency_limit_are_shed_at_once_with_retry_after
     let hold = || {
         tokio::spawn(
             http.get(format!(
-                "{}/v1/orders/{}?min_version=99&wait_ms=5000",
-                service.url,
+                "{service}/v1/orders/{}?min_version=99&wait_ms=5000",
                 uuid::Uuid::new_v4()
             ))
             .bearer_auth(&customer)
@@ -215,11 +143,7 @@ async fn requests_beyond_the_concurrency_limit_are_shed_at_once_with_retry_after
         }
         let sent = Instant::now();
         let answer = http
-            .get(format!(
-                "{}/v1/orders/{}",
-                service.url,
-                uuid::Uuid::new_v4()
-            ))
+            .get(format!("{service}/v1/orders/{}", uuid::Uuid::new_v4()))
             .bearer_auth(&customer)
             .send()
             .await
@@ -238,35 +162,25 @@ async fn requests_beyond_the_concurrency_limit_are_shed_at_once_with_retry_after
     let body = expect(shed, StatusCode::SERVICE_UNAVAILABLE, Some("overloaded")).await;
     assert_eq!(body["status"], 503);
     // Probes stay outside the limit.
-    let health = http
-        .get(format!("{}/healthz", service.url))
-        .send()
-        .await
-        .unwrap();
+    let health = http.get(format!("{service}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 
     for holder in holders {
         holder.abort();
     }
-    service.stop().await;
-    drop_database(&scratch).await;
+    system.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_request_that_finds_no_free_database_connection_is_answered_503() {
-    let scratch = read_models().await;
-    let postgres = PostgresArgs {
-        db_pool_size: 1,
-        db_pool_wait_ms: 300,
-        ..scratch.postgres.clone()
-    };
-    let service = query_api(postgres, |_| {}).await;
+    let system = query_api_alone(|config| {
+        config.postgres.db_pool_size = 1;
+        config.postgres.db_pool_wait_ms = 300;
+    })
+    .await;
+    let service = system.query_api();
     // A lock on the orders keeps the pool's one connection busy.
-    let (locker, connection) =
-        tokio_postgres::connect(&scratch.postgres.database_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let locker = system.db().await;
     locker
         .batch_execute("begin; lock table orders in access exclusive mode")
         .await
@@ -277,13 +191,9 @@ async fn a_request_that_finds_no_free_database_connection_is_answered_503() {
         .unwrap();
     let customer = token(Role::Customer, "cust-1", &[]);
     let read = || {
-        http.get(format!(
-            "{}/v1/orders/{}",
-            service.url,
-            uuid::Uuid::new_v4()
-        ))
-        .bearer_auth(&customer)
-        .send()
+        http.get(format!("{service}/v1/orders/{}", uuid::Uuid::new_v4()))
+            .bearer_auth(&customer)
+            .send()
     };
     let blocked = tokio::spawn(read());
 
@@ -306,8 +216,7 @@ async fn a_request_that_finds_no_free_database_connection_is_answered_503() {
         blocked.await.unwrap().unwrap().status(),
         StatusCode::NOT_FOUND
     );
-    service.stop().await;
-    drop_database(&scratch).await;
+    system.stop().await.unwrap();
 }
 
 /// Reads `stream` until an event of `status` came.
@@ -326,36 +235,37 @@ async fn await_status(stream: &mut reqwest::Response, status: &str) {
 
 #[tokio::test]
 async fn one_caller_holds_at_most_the_cap_of_event_streams_and_a_closed_one_frees_its_slot() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
-    let body = json!({
-        "store_id": STORE,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": [{"item_id": "classic", "quantity": 1, "modifiers": [], "note": null}],
-        "tip": {"amount": 0, "currency": "USD"},
-        "payment": {"token": "tok_visa"}
-    });
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
+    let body = Order {
+        lines: json!([{"item_id": "classic", "quantity": 1, "modifiers": [], "note": null}]),
+        tip: Some(0),
+        ..Order::at(STORE)
+    }
+    .body();
     let order_id = system.place(&body).await;
     let request_timeout = Duration::from_millis(500);
-    let service = query_api(system.postgres.clone(), |config| {
-        config.streams_per_caller = 2;
-        config.http.http_request_timeout_ms = request_timeout.as_millis() as u64;
-    })
-    .await;
+    let service = system
+        .spawn_query_api(|config| {
+            config.streams_per_caller = 2;
+            config.http.http_request_timeout_ms = request_timeout.as_millis() as u64;
+        })
+        .await
+        .unwrap();
     let http = reqwest::Client::new();
     let open = |token: &str| {
         http.get(format!("{}/v1/orders/{order_id}/events", service.url))
             .bearer_auth(token)
             .send()
     };
-    let mut first = open(&system.customer).await.unwrap();
+    let mut first = open(&system.tokens.customer).await.unwrap();
     assert_eq!(first.status(), StatusCode::OK);
     await_status(&mut first, "placed").await;
-    let mut second = open(&system.customer).await.unwrap();
+    let mut second = open(&system.tokens.customer).await.unwrap();
     assert_eq!(second.status(), StatusCode::OK);
     await_status(&mut second, "placed").await;
 
-    let refused = open(&system.customer).await.unwrap();
+    let refused = open(&system.tokens.customer).await.unwrap();
     assert_eq!(refused.headers()["retry-after"], "5");
     expect(
         refused,
@@ -364,7 +274,7 @@ async fn one_caller_holds_at_most_the_cap_of_event_streams_and_a_closed_one_free
     )
     .await;
     // The cap is per caller: staff of the store still follow the order.
-    let staff = open(&system.staff).await.unwrap();
+    let staff = open(&system.tokens.staff).await.unwrap();
     assert_eq!(staff.status(), StatusCode::OK);
     drop(staff);
 
@@ -372,7 +282,7 @@ async fn one_caller_holds_at_most_the_cap_of_event_streams_and_a_closed_one_free
     drop(first);
     let deadline = Instant::now() + PATIENCE;
     let third = loop {
-        let answer = open(&system.customer).await.unwrap();
+        let answer = open(&system.tokens.customer).await.unwrap();
         if answer.status() == StatusCode::OK {
             break answer;
         }
@@ -389,7 +299,7 @@ async fn one_caller_holds_at_most_the_cap_of_event_streams_and_a_closed_one_free
         system
             .post(
                 &format!("/v1/orders/{order_id}/accept"),
-                &system.staff,
+                &system.tokens.staff,
                 &json!({}),
             )
             .await,
@@ -400,43 +310,28 @@ async fn one_caller_holds_at_most_the_cap_of_event_streams_and_a_closed_one_free
     await_status(&mut second, "accepted").await;
 
     drop(second);
-    service.stop().await;
+    service.stop().await.unwrap();
     system.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_customer_placing_orders_past_the_burst_is_answered_429_with_retry_after() {
-    let scratch = testkit::scratch("limits", 1).await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = command_api::Config {
-        addr,
-        kafka: scratch.kafka.clone(),
-        auth: AuthArgs {
-            jwt_secret: DEVELOPMENT_SECRET.into(),
-        },
-        group: format!("limits-{}-command-api", scratch.suffix),
-        transactional_id_prefix: format!("limits-{}", scratch.suffix),
-        batch_max: 64,
-        transaction_timeout_ms: 10_000,
-        ended_order_retention_secs: 86_400,
-        gateway_timeout_ms: 300,
-        http: HttpLimits::default(),
-        limits: command_api::Limits {
-            placements_per_minute: 10,
-            placement_burst: 2,
-            ..command_api::Limits::default()
-        },
-    };
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(command_api::run(
-        config,
-        listener,
-        cancel.clone().cancelled_owned(),
-    ));
-    let url = format!("http://{addr}");
+    let system = System::builder()
+        .prefix("limits")
+        .db_pool_size(1)
+        .only([Service::CommandApi])
+        .command_api_config(|config| {
+            config.limits = command_api::Limits {
+                placements_per_minute: 10,
+                placement_burst: 2,
+                ..command_api::Limits::default()
+            };
+        })
+        .start()
+        .await
+        .unwrap();
+    let url = system.command_api();
     let http = reqwest::Client::new();
-    wait_serving(&http, &url).await;
     let (alice, bob) = (
         token(Role::Customer, "cust-alice", &[]),
         token(Role::Customer, "cust-bob", &[]),
@@ -484,16 +379,5 @@ async fn a_customer_placing_orders_past_the_burst_is_answered_429_with_retry_aft
         "{answers}"
     );
 
-    cancel.cancel();
-    task.await.unwrap().unwrap();
-    let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
-        scratch.kafka.client_config().create().unwrap();
-    admin
-        .delete_topics(
-            &[&scratch.kafka.stores_topic, &scratch.kafka.orders_topic],
-            &rdkafka::admin::AdminOptions::new(),
-        )
-        .await
-        .unwrap();
-    drop_database(&scratch).await;
+    system.stop().await.unwrap();
 }

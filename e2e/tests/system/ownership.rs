@@ -4,22 +4,15 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{PATIENCE, STORE, TestSystem, spawn_system};
+use crate::helpers::{Order, PATIENCE, STORE, System, store_body};
 
-async fn place_at(system: &TestSystem, base: &str) -> StatusCode {
-    let body = json!({
-        "store_id": STORE,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": [{"item_id": "classic", "quantity": 1, "modifiers": []}],
-        "payment": {"token": "tok_visa"}
-    });
+async fn place_at(system: &System, base: &str) -> StatusCode {
+    let body = Order::at(STORE).body();
     let response = system
         .http
         .post(format!("{base}/v1/orders"))
-        .bearer_auth(&system.customer)
+        .bearer_auth(&system.tokens.customer)
         .json(&body)
         .send()
         .await
@@ -33,19 +26,18 @@ async fn place_at(system: &TestSystem, base: &str) -> StatusCode {
 
 #[tokio::test]
 async fn one_instance_serves_a_store_and_a_leaving_one_hands_over() {
-    let mut system = spawn_system().await.unwrap();
-    system.open_store(50).await;
-    let first = system.command_api.clone();
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(50)).await;
+    let first = system.command_api();
     assert_eq!(place_at(&system, &first).await, StatusCode::CREATED);
 
-    let stop = CancellationToken::new();
-    let (second, task) = system.another_command_api(stop.clone()).await;
+    let second = system.spawn_command_api(|_| {}).await.unwrap();
     // Both rebuilt what the group gave them: the partitions are split.
-    system.wait_ready(&second).await.unwrap();
+    system.wait_ready(&second.url).await.unwrap();
     system.wait_ready(&first).await.unwrap();
     let answers = [
         place_at(&system, &first).await,
-        place_at(&system, &second).await,
+        place_at(&system, &second.url).await,
     ];
     let served = answers
         .iter()
@@ -62,8 +54,7 @@ async fn one_instance_serves_a_store_and_a_leaving_one_hands_over() {
     );
 
     // The second instance leaves; the first takes every partition back.
-    stop.cancel();
-    task.await.unwrap().unwrap();
+    second.stop().await.unwrap();
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         match place_at(&system, &first).await {

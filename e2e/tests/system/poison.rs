@@ -17,7 +17,8 @@ use reqwest::StatusCode;
 use schemas::examples::{Scribe, line, menu, profile};
 use serde_json::{Value, json};
 
-use crate::helpers::{PATIENCE, STORE, TestSystem, expect, menu_body, spawn_system, store_body};
+use crate::helpers::{Order, PATIENCE, STORE, System, expect, store_body};
+use test_system::fixtures;
 
 /// The second store placed at through the API.
 const UPTOWN: &str = "e2e-uptown";
@@ -25,22 +26,21 @@ const UPTOWN: &str = "e2e-uptown";
 const HUGE_TIP: i64 = 1 << 62;
 
 /// Places a burger at `store_id` through the API; answers the order's id.
-async fn place(system: &TestSystem, store_id: &str) -> String {
-    let body = json!({
-        "store_id": store_id,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": [{"item_id": "classic", "quantity": 1, "modifiers": [], "note": null}],
-        "tip": {"amount": 100, "currency": "USD"},
-        "payment": {"token": "tok_visa"}
-    });
+async fn place(system: &System, store_id: &str) -> String {
+    let body = Order {
+        lines: json!([{"item_id": "classic", "quantity": 1, "modifiers": [], "note": null}]),
+        tip: Some(100),
+        ..Order::at(store_id)
+    }
+    .body();
     system.place(&body).await
 }
 
 /// The order once the read models hold its `version`.
-async fn projected(system: &TestSystem, order_id: &str, version: u64) -> Value {
+async fn projected(system: &System, order_id: &str, version: u64) -> Value {
     let path = format!("/v1/orders/{order_id}?min_version={version}&wait_ms=10000");
     expect(
-        system.read(&path, &system.admin).await,
+        system.read(&path, &system.tokens.admin).await,
         StatusCode::OK,
         None,
     )
@@ -49,8 +49,8 @@ async fn projected(system: &TestSystem, order_id: &str, version: u64) -> Value {
 
 /// A store id in the partition of `STORE`, so that its poison sits in the
 /// path of the API's orders there.
-fn store_beside(system: &TestSystem) -> String {
-    let partitions = system.kafka.partitions;
+fn store_beside(system: &System) -> String {
+    let partitions = system.scratch.kafka.partitions;
     let target = schemas::partition_for(STORE, partitions);
     (0..)
         .map(|i| format!("e2e-poison-{i}"))
@@ -67,8 +67,9 @@ fn record(event: &schemas::Event, change: impl FnOnce(&mut Value)) -> Vec<u8> {
 
 /// Every record of the projector's dead-letter topic (one partition), as
 /// (headers, body), once it holds `count`.
-fn dead_letters(system: &TestSystem, count: usize) -> Vec<(HashMap<String, String>, Vec<u8>)> {
+fn dead_letters(system: &System, count: usize) -> Vec<(HashMap<String, String>, Vec<u8>)> {
     let consumer: BaseConsumer = system
+        .scratch
         .kafka
         .client_config()
         .set("group.id", "e2e-poison-dead-letters")
@@ -76,7 +77,7 @@ fn dead_letters(system: &TestSystem, count: usize) -> Vec<(HashMap<String, Strin
         .unwrap();
     let mut assignment = TopicPartitionList::new();
     assignment
-        .add_partition_offset(&system.dead_letter_topic, 0, Offset::Beginning)
+        .add_partition_offset(&system.projector_dead_letter_topic(), 0, Offset::Beginning)
         .unwrap();
     consumer.assign(&assignment).unwrap();
     let deadline = std::time::Instant::now() + PATIENCE;
@@ -115,22 +116,22 @@ fn dead_letters(system: &TestSystem, count: usize) -> Vec<(HashMap<String, Strin
 }
 
 /// How many records the projector's dead-letter topic holds.
-fn dead_letter_count(system: &TestSystem) -> i64 {
-    let consumer: BaseConsumer = system.kafka.client_config().create().unwrap();
+fn dead_letter_count(system: &System) -> i64 {
+    let consumer: BaseConsumer = system.scratch.kafka.client_config().create().unwrap();
     let (low, high) = consumer
-        .fetch_watermarks(&system.dead_letter_topic, 0, PATIENCE)
+        .fetch_watermarks(&system.projector_dead_letter_topic(), 0, PATIENCE)
         .unwrap();
     high - low
 }
 
 /// Opens `UPTOWN` with the menu of `STORE`, as the admin.
-async fn open_uptown(system: &TestSystem) {
+async fn open_uptown(system: &System) {
     for (path, body) in [
         (format!("/v1/stores/{UPTOWN}"), store_body(1000)),
-        (format!("/v1/stores/{UPTOWN}/menu"), menu_body()),
+        (format!("/v1/stores/{UPTOWN}/menu"), fixtures::menu()),
     ] {
         expect(
-            system.put(&path, &system.admin, &body).await,
+            system.put(&path, &system.tokens.admin, &body).await,
             StatusCode::OK,
             None,
         )
@@ -140,8 +141,8 @@ async fn open_uptown(system: &TestSystem) {
 
 #[tokio::test]
 async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(1000).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(1000)).await;
     open_uptown(&system).await;
     let before = [place(&system, STORE).await, place(&system, UPTOWN).await];
 
@@ -181,15 +182,15 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
         totals["tip"]["amount"] = json!(HUGE_TIP);
         totals["total"]["amount"] = json!(total - tip + HUGE_TIP);
     };
-    let producer: FutureProducer = system.kafka.client_config().create().unwrap();
-    let partition = schemas::partition_for(&poison_store, system.kafka.partitions);
+    let producer: FutureProducer = system.scratch.kafka.client_config().create().unwrap();
+    let partition = schemas::partition_for(&poison_store, system.scratch.kafka.partitions);
     let mut offsets = HashMap::new();
     let mut written = 0;
     let mut write = async |scribe: &Scribe, huge: &[&String]| {
         for event in &scribe.log[written..] {
             let (topic, body) = match &event.data {
                 schemas::EventData::StoreConfigured(_) | schemas::EventData::MenuPublished(_) => {
-                    (&system.kafka.stores_topic, record(event, |_| {}))
+                    (&system.scratch.kafka.stores_topic, record(event, |_| {}))
                 }
                 schemas::EventData::OrderPlaced(placed) => {
                     let order = placed.order_id.to_string();
@@ -202,9 +203,9 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
                     } else {
                         record(event, |_| {})
                     };
-                    (&system.kafka.orders_topic, body)
+                    (&system.scratch.kafka.orders_topic, body)
                 }
-                _ => (&system.kafka.orders_topic, record(event, |_| {})),
+                _ => (&system.scratch.kafka.orders_topic, record(event, |_| {})),
             };
             let delivery = producer
                 .send(
@@ -236,7 +237,7 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
     for order_id in [&orders[2], &orders[3]] {
         let path = format!("/v1/orders/{order_id}");
         expect(
-            system.read(&path, &system.admin).await,
+            system.read(&path, &system.tokens.admin).await,
             StatusCode::NOT_FOUND,
             Some("order_not_found"),
         )
@@ -247,7 +248,7 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
         system
             .read(
                 &format!("/v1/stores/{poison_store}/sales?date=2026-11-24"),
-                &system.admin,
+                &system.tokens.admin,
             )
             .await,
         StatusCode::OK,
@@ -270,7 +271,7 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
         system
             .read(
                 &format!("/v1/stores/{poison_store}/sales?date=2026-11-24"),
-                &system.admin,
+                &system.tokens.admin,
             )
             .await,
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -314,7 +315,10 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
     );
     assert!(header(3, projector::REASON_HEADER).contains("never placed"));
     for (headers, _) in &letters {
-        assert_eq!(headers[projector::TOPIC_HEADER], system.kafka.orders_topic);
+        assert_eq!(
+            headers[projector::TOPIC_HEADER],
+            system.scratch.kafka.orders_topic
+        );
         assert_eq!(headers[projector::PARTITION_HEADER], partition.to_string());
     }
     system.stop().await.unwrap();
@@ -322,9 +326,9 @@ async fn poison_in_the_orders_topic_is_dead_lettered_and_every_store_goes_on() {
 
 #[tokio::test]
 async fn a_failure_that_may_pass_is_retried_and_nothing_is_dead_lettered() {
-    let system = spawn_system().await.unwrap();
+    let system = System::builder().with_bridge().start().await.unwrap();
     let (db, connection) =
-        tokio_postgres::connect(&system.postgres.database_url, tokio_postgres::NoTls)
+        tokio_postgres::connect(&system.scratch.postgres.database_url, tokio_postgres::NoTls)
             .await
             .unwrap();
     tokio::spawn(connection);
@@ -347,7 +351,7 @@ async fn a_failure_that_may_pass_is_retried_and_nothing_is_dead_lettered() {
     )
     .await
     .unwrap();
-    system.open_store(1000).await;
+    system.open_store(STORE, &store_body(1000)).await;
     open_uptown(&system).await;
 
     let mut placed = Vec::new();

@@ -13,17 +13,16 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PATIENCE, STORE, TestSystem, expect, expect_fallbacks, spawn_system, token};
+use crate::helpers::{Order, PATIENCE, STORE, System, expect, expect_fallbacks, store_body, token};
 
 /// Places a burger for `customer` and returns the 201's body.
-async fn place(system: &TestSystem, customer: &str) -> Value {
-    let body = json!({
-        "store_id": STORE,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": [{"item_id": "classic", "quantity": 2, "modifiers": ["cheddar"], "note": "no onions"}],
-        "tip": {"amount": 200, "currency": "USD"},
-        "payment": {"token": "tok_visa"}
-    });
+async fn place(system: &System, customer: &str) -> Value {
+    let body = Order {
+        lines: json!([{"item_id": "classic", "quantity": 2, "modifiers": ["cheddar"], "note": "no onions"}]),
+        tip: Some(200),
+        ..Order::at(STORE)
+    }
+    .body();
     expect(
         system.post("/v1/orders", customer, &body).await,
         StatusCode::CREATED,
@@ -33,7 +32,7 @@ async fn place(system: &TestSystem, customer: &str) -> Value {
 }
 
 /// Runs an order command as `token` and returns the order's new version.
-async fn step(system: &TestSystem, order_id: &str, command: &str, token: &str) -> u64 {
+async fn step(system: &System, order_id: &str, command: &str, token: &str) -> u64 {
     let body = expect(
         system
             .post(
@@ -50,7 +49,7 @@ async fn step(system: &TestSystem, order_id: &str, command: &str, token: &str) -
 }
 
 /// Reads `path` once the read model holds `version` of the order.
-async fn read_at(system: &TestSystem, order_id: &str, version: u64, token: &str) -> Value {
+async fn read_at(system: &System, order_id: &str, version: u64, token: &str) -> Value {
     expect(
         system
             .read(
@@ -66,15 +65,15 @@ async fn read_at(system: &TestSystem, order_id: &str, version: u64, token: &str)
 
 #[tokio::test]
 async fn an_order_is_read_by_its_customer_its_store_and_admin_only() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
-    let placed = place(&system, &system.customer).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
+    let placed = place(&system, &system.tokens.customer).await;
     let order_id = placed["order_id"].as_str().unwrap();
     let path = format!("/v1/orders/{order_id}");
 
     // Read-your-writes: the version the command answered, at once.
     let version = placed["version"].as_u64().unwrap();
-    let order = read_at(&system, order_id, version, &system.customer).await;
+    let order = read_at(&system, order_id, version, &system.tokens.customer).await;
     assert_eq!(order["version"], version);
     assert_eq!(version, 2, "placed, then its payment authorised");
     assert_eq!(order["status"], "placed");
@@ -91,23 +90,23 @@ async fn an_order_is_read_by_its_customer_its_store_and_admin_only() {
     );
 
     // ETag and 304.
-    let response = system.read(&path, &system.staff).await;
+    let response = system.read(&path, &system.tokens.staff).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["etag"], "\"2\"");
     let unchanged = system
-        .read_with(&path, &system.admin, &[("if-none-match", "\"2\"")])
+        .read_with(&path, &system.tokens.admin, &[("if-none-match", "\"2\"")])
         .await;
     assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
 
     // Who may read it.
     expect(
-        system.read(&path, &system.admin).await,
+        system.read(&path, &system.tokens.admin).await,
         StatusCode::OK,
         None,
     )
     .await;
     for stranger in [
-        system.other_customer.clone(),
+        system.tokens.other_customer.clone(),
         token(Role::Staff, "staff-9", &["elsewhere"]),
     ] {
         expect(
@@ -118,7 +117,7 @@ async fn an_order_is_read_by_its_customer_its_store_and_admin_only() {
         .await;
     }
     expect(
-        system.read(&path, &system.pos).await,
+        system.read(&path, &system.tokens.pos).await,
         StatusCode::FORBIDDEN,
         Some("forbidden"),
     )
@@ -142,7 +141,7 @@ async fn an_order_is_read_by_its_customer_its_store_and_admin_only() {
         "/v1/orders/0193a0c4-7b1e-7cc0-8f8e-3f2b6a1d9e01",
     ] {
         expect(
-            system.read(missing, &system.admin).await,
+            system.read(missing, &system.tokens.admin).await,
             StatusCode::NOT_FOUND,
             Some("order_not_found"),
         )
@@ -152,7 +151,7 @@ async fn an_order_is_read_by_its_customer_its_store_and_admin_only() {
         system
             .read(
                 &format!("{path}?min_version=9&wait_ms=50"),
-                &system.customer,
+                &system.tokens.customer,
             )
             .await,
         StatusCode::CONFLICT,
@@ -163,7 +162,7 @@ async fn an_order_is_read_by_its_customer_its_store_and_admin_only() {
     for bad in ["wait_ms=10001", "min_version=x", "colour=red"] {
         expect(
             system
-                .read(&format!("{path}?{bad}"), &system.customer)
+                .read(&format!("{path}?{bad}"), &system.tokens.customer)
                 .await,
             StatusCode::BAD_REQUEST,
             Some("invalid_query"),
@@ -175,22 +174,22 @@ async fn an_order_is_read_by_its_customer_its_store_and_admin_only() {
 
 #[tokio::test]
 async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(4).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(4)).await;
     let mut placed = Vec::new();
     for _ in 0..3 {
-        placed.push(place(&system, &system.customer).await);
+        placed.push(place(&system, &system.tokens.customer).await);
     }
-    let other = place(&system, &system.other_customer).await;
+    let other = place(&system, &system.tokens.other_customer).await;
     let last = placed[2]["order_id"].as_str().unwrap();
     read_at(
         &system,
         other["order_id"].as_str().unwrap(),
         2,
-        &system.admin,
+        &system.tokens.admin,
     )
     .await;
-    read_at(&system, last, 2, &system.admin).await;
+    read_at(&system, last, 2, &system.tokens.admin).await;
 
     // The store: anyone; open around the clock; slots with room.
     let store = expect(
@@ -232,7 +231,7 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     let eighty_six = system
         .put(
             &format!("/v1/stores/{STORE}/items/swiss/availability"),
-            &system.staff,
+            &system.tokens.staff,
             &json!({"available": false}),
         )
         .await;
@@ -268,7 +267,7 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     let queue = format!("/v1/stores/{STORE}/orders");
     let page = expect(
         system
-            .read(&format!("{queue}?limit=2"), &system.staff)
+            .read(&format!("{queue}?limit=2"), &system.tokens.staff)
             .await,
         StatusCode::OK,
         None,
@@ -286,7 +285,10 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     let after = page["next_after"].as_str().unwrap();
     let rest = expect(
         system
-            .read(&format!("{queue}?limit=2&after={after}"), &system.pos)
+            .read(
+                &format!("{queue}?limit=2&after={after}"),
+                &system.tokens.pos,
+            )
             .await,
         StatusCode::OK,
         None,
@@ -300,11 +302,11 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
         .map(|o| o["order_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(all, expected, "oldest first");
-    let accepted = step(&system, last, "accept", &system.pos).await;
-    read_at(&system, last, accepted, &system.staff).await;
+    let accepted = step(&system, last, "accept", &system.tokens.pos).await;
+    read_at(&system, last, accepted, &system.tokens.staff).await;
     let only_accepted = expect(
         system
-            .read(&format!("{queue}?status=accepted"), &system.admin)
+            .read(&format!("{queue}?status=accepted"), &system.tokens.admin)
             .await,
         StatusCode::OK,
         None,
@@ -314,31 +316,31 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     for (path, token, status, code) in [
         (
             format!("{queue}?status=bogus"),
-            &system.staff,
+            &system.tokens.staff,
             StatusCode::BAD_REQUEST,
             "invalid_query",
         ),
         (
             format!("{queue}?limit=0"),
-            &system.staff,
+            &system.tokens.staff,
             StatusCode::BAD_REQUEST,
             "invalid_query",
         ),
         (
             format!("{queue}?after=0193a0c4-7b1e-7cc0-8f8e-3f2b6a1d9e01"),
-            &system.staff,
+            &system.tokens.staff,
             StatusCode::BAD_REQUEST,
             "invalid_cursor",
         ),
         (
             queue.clone(),
-            &system.customer,
+            &system.tokens.customer,
             StatusCode::FORBIDDEN,
             "forbidden",
         ),
         (
             "/v1/stores/elsewhere/orders".into(),
-            &system.staff,
+            &system.tokens.staff,
             StatusCode::FORBIDDEN,
             "forbidden",
         ),
@@ -355,7 +357,7 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     // A customer's history: theirs only, newest first.
     let history = "/v1/customers/me/orders";
     let mine = expect(
-        system.read(history, &system.customer).await,
+        system.read(history, &system.tokens.customer).await,
         StatusCode::OK,
         None,
     )
@@ -365,7 +367,7 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     assert_eq!(ids(&mine), expected, "newest first, only theirs");
     let first_page = expect(
         system
-            .read(&format!("{history}?limit=1"), &system.customer)
+            .read(&format!("{history}?limit=1"), &system.tokens.customer)
             .await,
         StatusCode::OK,
         None,
@@ -378,7 +380,7 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
                     "{history}?limit=1&after={}",
                     first_page["next_after"].as_str().unwrap()
                 ),
-                &system.customer,
+                &system.tokens.customer,
             )
             .await,
         StatusCode::OK,
@@ -391,7 +393,7 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
         system
             .read(
                 &format!("{history}?after={}", other["order_id"].as_str().unwrap()),
-                &system.customer,
+                &system.tokens.customer,
             )
             .await,
         StatusCode::BAD_REQUEST,
@@ -401,20 +403,20 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     for (query, token, status, code) in [
         (
             "",
-            system.staff.as_str(),
+            system.tokens.staff.as_str(),
             StatusCode::FORBIDDEN,
             "forbidden",
         ),
         ("", "", StatusCode::UNAUTHORIZED, "unauthenticated"),
         (
             "?limit=0",
-            system.customer.as_str(),
+            system.tokens.customer.as_str(),
             StatusCode::BAD_REQUEST,
             "invalid_query",
         ),
         (
             "?limit=201",
-            system.customer.as_str(),
+            system.tokens.customer.as_str(),
             StatusCode::BAD_REQUEST,
             "invalid_query",
         ),
@@ -429,7 +431,7 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
         .date_naive();
     let sales_path = format!("/v1/stores/{STORE}/sales?date={today}");
     let sales = expect(
-        system.read(&sales_path, &system.admin).await,
+        system.read(&sales_path, &system.tokens.admin).await,
         StatusCode::OK,
         None,
     )
@@ -442,25 +444,25 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     for (path, token, status, code) in [
         (
             sales_path.clone(),
-            &system.staff,
+            &system.tokens.staff,
             StatusCode::FORBIDDEN,
             "forbidden",
         ),
         (
             format!("/v1/stores/{STORE}/sales?date=yesterday"),
-            &system.admin,
+            &system.tokens.admin,
             StatusCode::BAD_REQUEST,
             "invalid_query",
         ),
         (
             format!("/v1/stores/{STORE}/sales"),
-            &system.admin,
+            &system.tokens.admin,
             StatusCode::BAD_REQUEST,
             "invalid_query",
         ),
         (
             format!("/v1/stores/nowhere/sales?date={today}"),
-            &system.admin,
+            &system.tokens.admin,
             StatusCode::NOT_FOUND,
             "store_not_found",
         ),
@@ -469,7 +471,7 @@ async fn stores_menus_queues_histories_and_sales_answer_their_roles() {
     }
 
     let menu = format!("/v1/stores/{STORE}/menu");
-    expect_fallbacks(&system.http, &system.query_api, Method::DELETE, &menu).await;
+    expect_fallbacks(&system.http, &system.query_api(), Method::DELETE, &menu).await;
 
     // The contract, from the code.
     let doc = expect(system.read("/openapi.json", "").await, StatusCode::OK, None).await;
@@ -521,17 +523,17 @@ fn statuses(sent: &[Sent]) -> Vec<&str> {
 
 #[tokio::test]
 async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
-    let placed = place(&system, &system.customer).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
+    let placed = place(&system, &system.tokens.customer).await;
     let order_id = placed["order_id"].as_str().unwrap().to_owned();
     let path = format!("/v1/orders/{order_id}/events");
 
     // Subscribed right after placing: the stream waits for the projection.
-    let stream = system.read(&path, &system.customer).await;
+    let stream = system.read(&path, &system.tokens.customer).await;
     let watcher = tokio::spawn(events(stream, 10));
     for command in ["accept", "ready", "complete"] {
-        step(&system, &order_id, command, &system.pos).await;
+        step(&system, &order_id, command, &system.tokens.pos).await;
     }
     let sent = watcher.await.unwrap();
     assert_eq!(
@@ -545,14 +547,22 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
 
     // Resuming after "accepted" sends only what came after it.
     let resumed = system
-        .read_with(&path, &system.staff, &[("last-event-id", &sent[1].0)])
+        .read_with(
+            &path,
+            &system.tokens.staff,
+            &[("last-event-id", &sent[1].0)],
+        )
         .await;
     assert_eq!(statuses(&events(resumed, 10).await), ["ready", "completed"]);
 
     // An EventSource reconnects after the stream ends: after the final status
     // it is told to stop, not left on an empty stream.
     let ended = system
-        .read_with(&path, &system.customer, &[("last-event-id", &sent[3].0)])
+        .read_with(
+            &path,
+            &system.tokens.customer,
+            &[("last-event-id", &sent[3].0)],
+        )
         .await;
     assert_eq!(ended.status(), StatusCode::NO_CONTENT);
 
@@ -560,18 +570,22 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
     let elsewhere = token(Role::Staff, "staff-9", &["elsewhere"]);
     for (token, status, code) in [
         (
-            system.other_customer.as_str(),
+            system.tokens.other_customer.as_str(),
             StatusCode::NOT_FOUND,
             "order_not_found",
         ),
         (elsewhere.as_str(), StatusCode::NOT_FOUND, "order_not_found"),
-        (system.pos.as_str(), StatusCode::FORBIDDEN, "forbidden"),
+        (
+            system.tokens.pos.as_str(),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
         ("", StatusCode::UNAUTHORIZED, "unauthenticated"),
     ] {
         expect(system.read(&path, token).await, status, Some(code)).await;
     }
     let garbled = system
-        .read_with(&path, &system.customer, &[("last-event-id", "soon")])
+        .read_with(&path, &system.tokens.customer, &[("last-event-id", "soon")])
         .await;
     expect(
         garbled,
@@ -581,7 +595,7 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
     .await;
 
     // The completed order's timeline and payment.
-    let done = read_at(&system, &order_id, versions[3], &system.customer).await;
+    let done = read_at(&system, &order_id, versions[3], &system.tokens.customer).await;
     let timeline: Vec<&str> = done["timeline"]
         .as_array()
         .unwrap()
@@ -591,9 +605,9 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
     assert_eq!(timeline, ["placed", "accepted", "ready", "completed"]);
 
     // A stream still open does not hold up a shutdown.
-    let open = place(&system, &system.customer).await;
+    let open = place(&system, &system.tokens.customer).await;
     let open_path = format!("/v1/orders/{}/events", open["order_id"].as_str().unwrap());
-    let mut stream = system.read(&open_path, &system.customer).await;
+    let mut stream = system.read(&open_path, &system.tokens.customer).await;
     assert!(stream.chunk().await.unwrap().is_some(), "the placed event");
     tokio::time::timeout(PATIENCE, system.stop())
         .await
@@ -601,8 +615,8 @@ async fn status_changes_stream_in_order_and_resume_after_the_last_event_id() {
         .unwrap();
 }
 
-fn producer(system: &TestSystem) -> FutureProducer {
-    system.kafka.client_config().create().unwrap()
+fn producer(system: &System) -> FutureProducer {
+    system.scratch.kafka.client_config().create().unwrap()
 }
 
 async fn produce(producer: &FutureProducer, topic: &str, key: &str, payload: &[u8]) {
@@ -617,34 +631,37 @@ async fn produce(producer: &FutureProducer, topic: &str, key: &str, payload: &[u
 
 #[tokio::test]
 async fn a_record_that_cannot_be_read_is_dead_lettered_and_the_next_ones_are_projected() {
-    let system = spawn_system().await.unwrap();
-    system.open_store(20).await;
+    let system = System::builder().with_bridge().start().await.unwrap();
+    system.open_store(STORE, &store_body(20)).await;
     let garbage = b"{\"specversion\": \"1.0\", \"type\": \"qsr.order.eaten.v9\"}";
     produce(
         &producer(&system),
-        &system.kafka.orders_topic,
+        &system.scratch.kafka.orders_topic,
         STORE,
         garbage,
     )
     .await;
     // A record of the same store's partition, after the bad one.
-    let placed = place(&system, &system.customer).await;
+    let placed = place(&system, &system.tokens.customer).await;
     read_at(
         &system,
         placed["order_id"].as_str().unwrap(),
         2,
-        &system.customer,
+        &system.tokens.customer,
     )
     .await;
 
     let consumer: BaseConsumer = system
+        .scratch
         .kafka
         .client_config()
         .set("group.id", "e2e-dead-letters")
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();
-    consumer.subscribe(&[&system.dead_letter_topic]).unwrap();
+    consumer
+        .subscribe(&[&system.projector_dead_letter_topic()])
+        .unwrap();
     let deadline = std::time::Instant::now() + PATIENCE;
     let letter = loop {
         assert!(std::time::Instant::now() < deadline, "no dead letter");
@@ -660,10 +677,13 @@ async fn a_record_that_cannot_be_read_is_dead_lettered_and_the_next_ones_are_pro
         String::from_utf8(found.value.unwrap().to_vec()).unwrap()
     };
     assert!(header(projector::REASON_HEADER).contains("cannot be decoded"));
-    assert_eq!(header(projector::TOPIC_HEADER), system.kafka.orders_topic);
+    assert_eq!(
+        header(projector::TOPIC_HEADER),
+        system.scratch.kafka.orders_topic
+    );
     assert_eq!(
         header(projector::PARTITION_HEADER),
-        schemas::partition_for(STORE, system.kafka.partitions).to_string()
+        schemas::partition_for(STORE, system.scratch.kafka.partitions).to_string()
     );
     system.stop().await.unwrap();
 }
@@ -673,7 +693,7 @@ async fn hourly_sales_follow_new_yorks_clocks_on_the_day_they_fall_back() {
     use domain::{Action, Actor, CustomerId, OrderCommand, OrderId, StoreCommand, StoreId};
     use schemas::examples::{Scribe, line, menu, profile};
 
-    let system = spawn_system().await.unwrap();
+    let system = System::builder().with_bridge().start().await.unwrap();
     // 2026-11-01: 01:00-02:00 happens twice in New York (EDT, then EST).
     let store = "dst-store";
     let mut profile = profile();
@@ -737,19 +757,19 @@ async fn hourly_sales_follow_new_yorks_clocks_on_the_day_they_fall_back() {
     let producer = producer(&system);
     for event in &scribe.log {
         let topic = if event.meta.subject == store {
-            &system.kafka.stores_topic
+            &system.scratch.kafka.stores_topic
         } else {
-            &system.kafka.orders_topic
+            &system.scratch.kafka.orders_topic
         };
         produce(&producer, topic, store, &schemas::encode(event).unwrap()).await;
     }
-    read_at(&system, &last.0.to_string(), 2, &system.admin).await;
+    read_at(&system, &last.0.to_string(), 2, &system.tokens.admin).await;
 
     let sales = expect(
         system
             .read(
                 &format!("/v1/stores/{store}/sales?date=2026-11-01"),
-                &system.admin,
+                &system.tokens.admin,
             )
             .await,
         StatusCode::OK,

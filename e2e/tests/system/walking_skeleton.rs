@@ -5,17 +5,15 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 
-use crate::helpers::{
-    PATIENCE, STORE, TestSystem, menu_body, read_topic, spawn_system, store_body,
-};
+use crate::helpers::{Order, PATIENCE, STORE, System, menu, store_body};
 
 /// Reads the order back from the query API as its customer, once the read
 /// model holds the version the command answered with.
-async fn read_order(system: &TestSystem, order_id: &str, version: u64) -> Value {
+async fn read_order(system: &System, order_id: &str, version: u64) -> Value {
     let response = system
         .read(
             &format!("/v1/orders/{order_id}?min_version={version}&wait_ms=10000"),
-            &system.customer,
+            &system.tokens.customer,
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -24,12 +22,12 @@ async fn read_order(system: &TestSystem, order_id: &str, version: u64) -> Value 
 
 #[tokio::test]
 async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
-    let system = spawn_system().await.unwrap();
+    let system = System::builder().with_bridge().start().await.unwrap();
     assert_eq!(
         system
             .put(
                 &format!("/v1/stores/{STORE}"),
-                &system.admin,
+                &system.tokens.admin,
                 &store_body(20)
             )
             .await
@@ -39,21 +37,22 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
     let menu = system
         .put(
             &format!("/v1/stores/{STORE}/menu"),
-            &system.admin,
-            &menu_body(),
+            &system.tokens.admin,
+            &menu(),
         )
         .await;
     assert_eq!(menu.status(), StatusCode::OK);
     assert_eq!(menu.json::<Value>().await.unwrap()["menu_version"], 1);
 
-    let order = json!({
-        "store_id": STORE,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": [{"item_id": "classic", "quantity": 2, "modifiers": ["cheddar"], "note": "no onions"}],
-        "tip": {"amount": 200, "currency": "USD"},
-        "payment": {"token": "tok_visa"}
-    });
-    let response = system.post("/v1/orders", &system.customer, &order).await;
+    let order = Order {
+        lines: json!([{"item_id": "classic", "quantity": 2, "modifiers": ["cheddar"], "note": "no onions"}]),
+        tip: Some(200),
+        ..Order::at(STORE)
+    }
+    .body();
+    let response = system
+        .post("/v1/orders", &system.tokens.customer, &order)
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     // OrderPlaced and PaymentAuthorized: version 2, as in API.md.
     assert_eq!(response.headers()["etag"], "\"2\"");
@@ -74,7 +73,7 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
     assert_eq!(read["pickup_at"], placed["pickup_at"]);
 
     // The log: CloudEvents keyed by the store, in the store's partition.
-    let records = read_topic(&system, &system.kafka.orders_topic);
+    let records = system.read_topic(&system.scratch.kafka.orders_topic);
     let types: Vec<&str> = records.iter().map(|(_, _, t, _)| t.as_str()).collect();
     assert_eq!(
         types,
@@ -84,14 +83,14 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
         assert_eq!(key, STORE);
         assert_eq!(
             *partition,
-            schemas::partition_for(STORE, system.kafka.partitions)
+            schemas::partition_for(STORE, system.scratch.kafka.partitions)
         );
         assert_eq!(body["specversion"], "1.0");
         assert_eq!(body["type"], ce_type.as_str());
         assert_eq!(body["subject"], order_id);
         assert_eq!(body["aggversion"], version);
     }
-    let stores = read_topic(&system, &system.kafka.stores_topic);
+    let stores = system.read_topic(&system.scratch.kafka.stores_topic);
     let versions: Vec<_> = stores
         .iter()
         .map(|(_, _, _, b)| b["aggversion"].as_u64().unwrap())
@@ -99,7 +98,7 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
     assert_eq!(versions, [1, 2], "store versions are gapless");
 
     // The kitchen.
-    let (mut socket, _) = tokio::time::timeout(PATIENCE, system.printer.accept())
+    let (mut socket, _) = tokio::time::timeout(PATIENCE, system.printer().accept())
         .await
         .unwrap()
         .unwrap();
@@ -123,18 +122,13 @@ async fn an_order_reaches_the_log_the_read_model_and_the_kitchen() {
     system.stop().await.unwrap();
 }
 
-async fn a_retry_with_the_same_key_gets_the_first_answer(system: &TestSystem) {
-    let body = json!({
-        "store_id": STORE,
-        "fulfillment": {"type": "pickup", "pickup_at": null},
-        "lines": [{"item_id": "classic", "quantity": 1, "modifiers": []}],
-        "payment": {"token": "tok_visa"}
-    });
+async fn a_retry_with_the_same_key_gets_the_first_answer(system: &System) {
+    let body = Order::at(STORE).body();
     let send = |body: Value| {
         system
             .http
-            .post(format!("{}/v1/orders", system.command_api))
-            .bearer_auth(&system.customer)
+            .post(format!("{}/v1/orders", system.command_api()))
+            .bearer_auth(&system.tokens.customer)
             .header("idempotency-key", "retry-1")
             .json(&body)
             .send()
@@ -155,7 +149,7 @@ async fn a_retry_with_the_same_key_gets_the_first_answer(system: &TestSystem) {
     );
 }
 
-async fn bad_commands_answer_problems(system: &TestSystem) {
+async fn bad_commands_answer_problems(system: &System) {
     let cases = [
         (
             json!({"store_id": STORE, "surprise": 1}),
@@ -188,7 +182,9 @@ async fn bad_commands_answer_problems(system: &TestSystem) {
         ),
     ];
     for (body, status, code) in cases {
-        let response = system.post("/v1/orders", &system.customer, &body).await;
+        let response = system
+            .post("/v1/orders", &system.tokens.customer, &body)
+            .await;
         assert_eq!(response.status(), status, "{body}");
         assert_eq!(
             response.headers()["content-type"],

@@ -5,22 +5,17 @@
 //! and a bad settings file.
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::helpers::{KDS_SECRET, PATIENCE, TestEnv, spawn_env};
+use crate::helpers::{KDS_SECRET, PATIENCE, System, place, spawn_env, store_profile};
 use crate::kds::{Received, TestKds};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pos-bridge");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    testkit::free_port().unwrap()
 }
 
 /// The bridge process and how to start it again.
@@ -31,30 +26,36 @@ struct Process {
 }
 
 impl Process {
-    async fn start(env: &TestEnv, settings_file: &std::path::Path) -> Process {
+    async fn start(env: &System, settings_file: &std::path::Path) -> Process {
         let port = free_port();
         let vars = vec![
             (
                 "QSR_POS_BRIDGE_ADDR".to_owned(),
                 format!("127.0.0.1:{port}"),
             ),
-            ("QSR_KAFKA_BROKERS".to_owned(), env.kafka.brokers.clone()),
+            (
+                "QSR_KAFKA_BROKERS".to_owned(),
+                env.scratch.kafka.brokers.clone(),
+            ),
             (
                 "QSR_STORES_TOPIC".to_owned(),
-                env.kafka.stores_topic.clone(),
+                env.scratch.kafka.stores_topic.clone(),
             ),
             (
                 "QSR_ORDERS_TOPIC".to_owned(),
-                env.kafka.orders_topic.clone(),
+                env.scratch.kafka.orders_topic.clone(),
             ),
             (
                 "QSR_TOPIC_PARTITIONS".to_owned(),
-                env.kafka.partitions.to_string(),
+                env.scratch.kafka.partitions.to_string(),
             ),
-            ("DATABASE_URL".to_owned(), env.postgres.database_url.clone()),
+            (
+                "DATABASE_URL".to_owned(),
+                env.scratch.postgres.database_url.clone(),
+            ),
             (
                 "QSR_POS_BRIDGE_GROUP".to_owned(),
-                format!("bridge-test-{}-child", env.suffix),
+                format!("bridge-test-{}-child", env.scratch.suffix),
             ),
             (
                 "QSR_POS_BRIDGE_CONFIG".to_owned(),
@@ -64,7 +65,7 @@ impl Process {
             // once rather than after the dead member's session timeout.
             (
                 "QSR_POS_BRIDGE_INSTANCE_ID".to_owned(),
-                format!("bridge-test-{}-child", env.suffix),
+                format!("bridge-test-{}-child", env.scratch.suffix),
             ),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
@@ -74,7 +75,7 @@ impl Process {
             env: vars,
             child,
         };
-        env.wait_ready(&process.url).await;
+        env.wait_ready(&process.url).await.unwrap();
         process
     }
 
@@ -83,20 +84,14 @@ impl Process {
         self.child.kill().await.unwrap();
     }
 
-    async fn restart(&mut self, env: &TestEnv) {
+    async fn restart(&mut self, env: &System) {
         self.child = spawn(&self.env);
-        env.wait_ready(&self.url).await;
+        env.wait_ready(&self.url).await.unwrap();
     }
 }
 
 fn spawn(vars: &[(String, String)]) -> Child {
-    Command::new(BIN)
-        .envs(vars.iter().cloned())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+    testkit::spawn_service(BIN, vars).unwrap()
 }
 
 /// How many times the bridge is killed while orders keep coming.
@@ -123,13 +118,13 @@ async fn killed_again_and_again_while_orders_arrive_it_loses_nothing_and_resends
     let env = spawn_env().await;
     let stores = ["crash-a", "crash-b", "crash-c", "crash-d"];
     let mut displays = HashMap::new();
-    let mut file = format!("command_api_url = \"{}\"\n", env.command_api);
+    let mut file = format!("command_api_url = \"{}\"\n", env.command_api());
     file.push_str(&format!(
         "dead_letter_topic = \"{}\"\nmax_attempts = 1000\nbackoff_initial_ms = 50\nbackoff_max_ms = 300\n",
-        env.dead_letter_topic
+        env.bridge_dead_letter_topic()
     ));
     for store in stores {
-        env.open_store(store).await;
+        env.open_store(store, &store_profile(store)).await;
         let kds = TestKds::start().await;
         // Slow displays, so a kill is likely to land between a send and its
         // record.
@@ -140,7 +135,8 @@ async fn killed_again_and_again_while_orders_arrive_it_loses_nothing_and_resends
         ));
         displays.insert(store, kds);
     }
-    let settings_file = std::env::temp_dir().join(format!("pos-bridge-{}.toml", env.suffix));
+    let settings_file =
+        std::env::temp_dir().join(format!("pos-bridge-{}.toml", env.scratch.suffix));
     std::fs::write(&settings_file, file).unwrap();
     let mut bridge = Process::start(&env, &settings_file).await;
     let db = env.db().await;
@@ -159,7 +155,7 @@ async fn killed_again_and_again_while_orders_arrive_it_loses_nothing_and_resends
                 break;
             }
             pace.tick().await;
-            let order_id = env.place(store, None).await;
+            let order_id = place(&env, store, None).await;
             placed.lock().unwrap().push((*store, order_id));
         }
     };
@@ -287,7 +283,7 @@ async fn killed_again_and_again_while_orders_arrive_it_loses_nothing_and_resends
     .await;
     bridge.kill().await;
     std::fs::remove_file(&settings_file).unwrap();
-    env.stop().await;
+    env.stop().await.unwrap();
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use pos_bridge::order_number;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
-use crate::helpers::{TestEnv, eventually, spawn_env, store_settings};
+use crate::helpers::{System, eventually, place, spawn_env, store_profile, store_settings};
 use crate::printer::TestPrinter;
 
 const DOWN: &str = "isolation-down";
@@ -43,7 +43,7 @@ async fn black_hole() -> (TcpListener, TcpStream) {
 }
 
 /// The store's `qsr_bridge_queue_depth` on the bridge's `/metrics`.
-async fn queue_depth(env: &TestEnv, bridge: &str, store_id: &str) -> Option<f64> {
+async fn queue_depth(env: &System, bridge: &str, store_id: &str) -> Option<f64> {
     let metrics = env
         .http
         .get(format!("{bridge}/metrics"))
@@ -63,11 +63,11 @@ async fn queue_depth(env: &TestEnv, bridge: &str, store_id: &str) -> Option<f64>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_printer_delays_only_its_own_store_and_loses_nothing() {
     let env = spawn_env().await;
-    env.open_store(DOWN).await;
-    env.open_store(UP).await;
+    env.open_store(DOWN, &store_profile(DOWN)).await;
+    env.open_store(UP, &store_profile(UP)).await;
     let down_addr = dead_address().await;
     let mut up_printer = TestPrinter::start().await;
-    let settings = env.settings(vec![
+    let settings = env.bridge_settings(vec![
         (
             DOWN,
             store_settings(DOWN, &[down_addr.to_string()], &[], 0, false),
@@ -77,13 +77,13 @@ async fn a_dead_printer_delays_only_its_own_store_and_loses_nothing() {
             store_settings(UP, &[up_printer.addr.to_string()], &[], 0, false),
         ),
     ]);
-    let bridge = env.start_bridge(settings).await;
+    let bridge = env.start_bridge(settings).await.unwrap();
 
     let mut down_orders = Vec::new();
     let mut up_orders = Vec::new();
     for _ in 0..4 {
-        down_orders.push(env.place(DOWN, None).await);
-        up_orders.push(env.place(UP, None).await);
+        down_orders.push(place(&env, DOWN, None).await);
+        up_orders.push(place(&env, UP, None).await);
     }
     // The healthy store's tickets arrive at once, in order.
     for order_id in &up_orders {
@@ -118,19 +118,19 @@ async fn a_dead_printer_delays_only_its_own_store_and_loses_nothing() {
         assert!(ticket.cut);
     }
     assert!(up_printer.try_next().is_none(), "nothing printed twice");
-    bridge.stop().await;
-    env.stop().await;
+    bridge.stop().await.unwrap();
+    env.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_printer_that_never_answers_times_out_and_delays_only_its_own_store() {
     let env = spawn_env().await;
-    env.open_store(HUNG).await;
-    env.open_store(FINE).await;
+    env.open_store(HUNG, &store_profile(HUNG)).await;
+    env.open_store(FINE, &store_profile(FINE)).await;
     let (hole, filler) = black_hole().await;
     let hung_addr = hole.local_addr().unwrap();
     let mut fine_printer = TestPrinter::start().await;
-    let mut settings = env.settings(vec![
+    let mut settings = env.bridge_settings(vec![
         (
             HUNG,
             store_settings(HUNG, &[hung_addr.to_string()], &[], 0, false),
@@ -142,13 +142,13 @@ async fn a_printer_that_never_answers_times_out_and_delays_only_its_own_store() 
     ]);
     // Short, so that several timed-out attempts fit in the test.
     settings.printer_timeout_ms = 300;
-    let bridge = env.start_bridge(settings).await;
+    let bridge = env.start_bridge(settings).await.unwrap();
 
     let mut hung_orders = Vec::new();
     let mut fine_orders = Vec::new();
     for _ in 0..4 {
-        hung_orders.push(env.place(HUNG, None).await);
-        fine_orders.push(env.place(FINE, None).await);
+        hung_orders.push(place(&env, HUNG, None).await);
+        fine_orders.push(place(&env, FINE, None).await);
     }
     // The other store's tickets arrive at once, in order, while every
     // attempt at the hung printer waits out its timeout.
@@ -194,22 +194,22 @@ async fn a_printer_that_never_answers_times_out_and_delays_only_its_own_store() 
     }
     assert!(fine_printer.try_next().is_none(), "nothing printed twice");
     assert!(hung_printer.try_next().is_none(), "nothing printed twice");
-    bridge.stop().await;
-    env.stop().await;
+    bridge.stop().await.unwrap();
+    env.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_depth_grows_while_a_dead_printer_holds_its_first_ticket() {
     let env = spawn_env().await;
-    env.open_store(PILING_UP).await;
+    env.open_store(PILING_UP, &store_profile(PILING_UP)).await;
     let dead = dead_address().await;
-    let settings = env.settings(vec![(
+    let settings = env.bridge_settings(vec![(
         PILING_UP,
         store_settings(PILING_UP, &[dead.to_string()], &[], 0, false),
     )]);
-    let bridge = env.start_bridge(settings).await;
+    let bridge = env.start_bridge(settings).await.unwrap();
 
-    env.place(PILING_UP, None).await;
+    place(&env, PILING_UP, None).await;
     // The sink read its queue (one ticket) and is retrying that ticket.
     let db = env.db().await;
     eventually("a failed attempt at the dead printer", || async {
@@ -224,13 +224,13 @@ async fn the_queue_depth_grows_while_a_dead_printer_holds_its_first_ticket() {
     })
     .await;
     for _ in 0..3 {
-        env.place(PILING_UP, None).await;
+        place(&env, PILING_UP, None).await;
     }
     // Still on that first ticket, the sink shows the other three behind it.
     eventually("the gauge showing four tickets waiting", || async {
         (queue_depth(&env, &bridge.url, PILING_UP).await == Some(4.0)).then_some(())
     })
     .await;
-    bridge.stop().await;
-    env.stop().await;
+    bridge.stop().await.unwrap();
+    env.stop().await.unwrap();
 }

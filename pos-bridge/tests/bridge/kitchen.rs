@@ -6,7 +6,9 @@ use platform::Role;
 use pos_bridge::order_number;
 use serde_json::{Value, json};
 
-use crate::helpers::{FEEDBACK_SECRET, KDS_SECRET, spawn_env, store_settings, token};
+use crate::helpers::{
+    FEEDBACK_SECRET, KDS_SECRET, place, spawn_env, store_profile, store_settings, token, try_place,
+};
 use crate::kds::{TestKds, signed};
 use crate::printer::{PrintedLine, TestPrinter};
 
@@ -55,10 +57,10 @@ async fn feedback(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_is_shown_accepted_printed_and_bumped_to_ready_from_the_display() {
     let env = spawn_env().await;
-    env.open_store(STORE).await;
+    env.open_store(STORE, &store_profile(STORE)).await;
     let mut printer = TestPrinter::start().await;
     let kds = TestKds::start().await;
-    let settings = env.settings(vec![(
+    let settings = env.bridge_settings(vec![(
         STORE,
         store_settings(
             STORE,
@@ -68,9 +70,9 @@ async fn an_order_is_shown_accepted_printed_and_bumped_to_ready_from_the_display
             true,
         ),
     )]);
-    let bridge = env.start_bridge(settings).await;
+    let bridge = env.start_bridge(settings).await.unwrap();
 
-    let order_id = env.place(STORE, None).await;
+    let order_id = place(&env, STORE, None).await;
 
     // At once to the display, with the order, so the store can act on it.
     let shown = kds.wait_for(&format!("{order_id}:order")).await;
@@ -216,29 +218,29 @@ async fn an_order_is_shown_accepted_printed_and_bumped_to_ready_from_the_display
         0,
         "every webhook was signed correctly"
     );
-    bridge.stop().await;
-    env.stop().await;
+    bridge.stop().await.unwrap();
+    env.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_order_that_fired_prints_cancelled_and_a_replay_prints_reprints() {
     let env = spawn_env().await;
-    env.open_store(STORE).await;
+    env.open_store(STORE, &store_profile(STORE)).await;
     let mut printer = TestPrinter::start().await;
-    let settings = env.settings(vec![(
+    let settings = env.bridge_settings(vec![(
         STORE,
         store_settings(STORE, &[printer.addr.to_string()], &[], 10, false),
     )]);
-    let bridge = env.start_bridge(settings).await;
+    let bridge = env.start_bridge(settings).await.unwrap();
     let since = chrono::Utc::now() - chrono::Duration::seconds(5);
 
-    let order_id = env.place(STORE, None).await;
+    let order_id = place(&env, STORE, None).await;
     let fired = printer.next().await;
     assert_eq!(fired.number, format!("#{}", order_number(order_id)));
     let staff = token(Role::Staff, "staff-1", &[STORE]);
     let cancel = env
         .http
-        .post(format!("{}/v1/orders/{order_id}/cancel", env.command_api))
+        .post(format!("{}/v1/orders/{order_id}/cancel", env.command_api()))
         .bearer_auth(&staff)
         .json(&json!({"reason": "out of buns"}))
         .send()
@@ -263,7 +265,7 @@ async fn a_cancelled_order_that_fired_prints_cancelled_and_a_replay_prints_repri
     );
     let answer = out.send(&env.http, &bridge.url).await;
     assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
-    let (status, body) = env.try_place(STORE, None).await;
+    let (status, body) = try_place(&env, STORE, None).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (422, Some("modifier_unavailable")),
@@ -299,7 +301,7 @@ async fn a_cancelled_order_that_fired_prints_cancelled_and_a_replay_prints_repri
     .await;
     assert_eq!(bad.status(), 400);
     // An order with cheddar goes through: the replay did not take it off.
-    let second = env.place(STORE, None).await;
+    let second = place(&env, STORE, None).await;
     let second_ticket = printer.next().await;
     assert_eq!(second_ticket.number, format!("#{}", order_number(second)));
 
@@ -326,6 +328,6 @@ async fn a_cancelled_order_that_fired_prints_cancelled_and_a_replay_prints_repri
     assert_eq!(reprints[2].banners, ["REPRINT"]);
     assert_eq!(reprints[2].number, second_ticket.number);
 
-    bridge.stop().await;
-    env.stop().await;
+    bridge.stop().await.unwrap();
+    env.stop().await.unwrap();
 }

@@ -12,24 +12,29 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::dead_letter::dead_letters;
-use crate::helpers::{PATIENCE, TestEnv, spawn_env, store_settings};
+use crate::helpers::{PATIENCE, System, place, spawn_env, store_profile, store_settings};
 use crate::kds::TestKds;
 
 const STORE: &str = "poison-downtown";
 
 /// The placement of `order_id` as command-api wrote it: the record's body.
-fn placement(env: &TestEnv, order_id: Uuid) -> Value {
+fn placement(env: &System, order_id: Uuid) -> Value {
     let consumer: BaseConsumer = env
+        .scratch
         .kafka
         .client_config()
         .set("group.id", "poison-reader")
         .set("isolation.level", "read_committed")
         .create()
         .unwrap();
-    let partition = schemas::partition_for(STORE, env.kafka.partitions);
+    let partition = schemas::partition_for(STORE, env.scratch.kafka.partitions);
     let mut assignment = TopicPartitionList::new();
     assignment
-        .add_partition_offset(&env.kafka.orders_topic, partition, Offset::Beginning)
+        .add_partition_offset(
+            &env.scratch.kafka.orders_topic,
+            partition,
+            Offset::Beginning,
+        )
         .unwrap();
     consumer.assign(&assignment).unwrap();
     let deadline = std::time::Instant::now() + PATIENCE;
@@ -63,14 +68,14 @@ fn another_order(placement: &Value, note: &str) -> (Uuid, Vec<u8>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_postgres_refuses_is_dead_lettered_and_later_tickets_are_delivered() {
     let env = spawn_env().await;
-    env.open_store(STORE).await;
+    env.open_store(STORE, &store_profile(STORE)).await;
     let kds = TestKds::start().await;
-    let settings = env.settings(vec![(
+    let settings = env.bridge_settings(vec![(
         STORE,
         store_settings(STORE, &[], std::slice::from_ref(&kds.url), 0, false),
     )]);
-    let bridge = env.start_bridge(settings).await;
-    let first = env.place(STORE, None).await;
+    let bridge = env.start_bridge(settings).await.unwrap();
+    let first = place(&env, STORE, None).await;
     kds.wait_for(&format!("{first}:kitchen")).await;
 
     // The poison, and a sound order right behind it (most likely in the
@@ -78,13 +83,13 @@ async fn a_record_postgres_refuses_is_dead_lettered_and_later_tickets_are_delive
     let placement = placement(&env, first);
     let (poison, poison_body) = another_order(&placement, "no onions\u{0}");
     let (behind, behind_body) = another_order(&placement, "no pickles");
-    let producer: FutureProducer = env.kafka.client_config().create().unwrap();
-    let partition = schemas::partition_for(STORE, env.kafka.partitions);
+    let producer: FutureProducer = env.scratch.kafka.client_config().create().unwrap();
+    let partition = schemas::partition_for(STORE, env.scratch.kafka.partitions);
     let mut offsets = Vec::new();
     for body in [&poison_body, &behind_body] {
         let delivery = producer
             .send(
-                FutureRecord::to(&env.kafka.orders_topic)
+                FutureRecord::to(&env.scratch.kafka.orders_topic)
                     .partition(partition)
                     .key(STORE)
                     .payload(body),
@@ -96,7 +101,7 @@ async fn a_record_postgres_refuses_is_dead_lettered_and_later_tickets_are_delive
     }
 
     kds.wait_for(&format!("{behind}:kitchen")).await;
-    let next = env.place(STORE, None).await;
+    let next = place(&env, STORE, None).await;
     kds.wait_for(&format!("{next}:kitchen")).await;
 
     let records = dead_letters(&env, 1);
@@ -105,7 +110,7 @@ async fn a_record_postgres_refuses_is_dead_lettered_and_later_tickets_are_delive
         headers["reason"].contains("refused by Postgres (SQLSTATE 22"),
         "{headers:?}"
     );
-    assert_eq!(headers["source_topic"], env.kafka.orders_topic);
+    assert_eq!(headers["source_topic"], env.scratch.kafka.orders_topic);
     assert_eq!(headers["source_partition"], partition.to_string());
     assert_eq!(headers["source_offset"], offsets[0].to_string());
     assert_eq!(body, &poison_body);
@@ -128,6 +133,6 @@ async fn a_record_postgres_refuses_is_dead_lettered_and_later_tickets_are_delive
         metrics.contains(r#"qsr_bridge_records_dead_lettered_total{reason="refused_by_postgres"}"#),
         "{metrics}"
     );
-    bridge.stop().await;
-    env.stop().await;
+    bridge.stop().await.unwrap();
+    env.stop().await.unwrap();
 }

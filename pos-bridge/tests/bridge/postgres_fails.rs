@@ -10,7 +10,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio_postgres::Client;
 
-use crate::helpers::{TestEnv, eventually, spawn_env, store_settings};
+use crate::helpers::{System, eventually, place, spawn_env, store_profile, store_settings};
 use crate::kds::TestKds;
 
 const STORE: &str = "postgres-fails-downtown";
@@ -48,7 +48,7 @@ async fn calls(db: &Client, name: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_that_cannot_be_recorded_is_recorded_later_and_not_sent_again() {
     let env = spawn_env().await;
-    env.open_store(STORE).await;
+    env.open_store(STORE, &store_profile(STORE)).await;
     let kds = TestKds::start().await;
     pos_bridge::migrate(&env.pool()).await.unwrap();
     let db = env.db().await;
@@ -59,13 +59,13 @@ async fn a_delivery_that_cannot_be_recorded_is_recorded_later_and_not_sent_again
         3,
     )
     .await;
-    let settings = env.settings(vec![(
+    let settings = env.bridge_settings(vec![(
         STORE,
         store_settings(STORE, &[], std::slice::from_ref(&kds.url), 0, false),
     )]);
-    let bridge = env.start_bridge(settings).await;
+    let bridge = env.start_bridge(settings).await.unwrap();
 
-    let order_id = env.place(STORE, None).await;
+    let order_id = place(&env, STORE, None).await;
     // The order ticket, then the kitchen ticket: both end up recorded.
     eventually("both tickets recorded as delivered", || async {
         let row = db
@@ -90,17 +90,17 @@ async fn a_delivery_that_cannot_be_recorded_is_recorded_later_and_not_sent_again
         [format!("{order_id}:kitchen"), format!("{order_id}:order")],
         "each ticket reached the display once"
     );
-    bridge.stop().await;
-    env.stop().await;
+    bridge.stop().await.unwrap();
+    env.stop().await.unwrap();
 }
 
 /// How many records the dead-letter topic holds.
-fn dead_letter_count(env: &TestEnv) -> i64 {
-    let consumer: BaseConsumer = env.kafka.client_config().create().unwrap();
-    (0..env.kafka.partitions)
+fn dead_letter_count(env: &System) -> i64 {
+    let consumer: BaseConsumer = env.scratch.kafka.client_config().create().unwrap();
+    (0..env.scratch.kafka.partitions)
         .map(|p| {
             let (low, high) = consumer
-                .fetch_watermarks(&env.dead_letter_topic, p, Duration::from_secs(10))
+                .fetch_watermarks(&env.bridge_dead_letter_topic(), p, Duration::from_secs(10))
                 .unwrap();
             high - low
         })
@@ -110,14 +110,14 @@ fn dead_letter_count(env: &TestEnv) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undecodable_record_is_dead_lettered_once_though_its_batch_is_retried() {
     let env = spawn_env().await;
-    env.open_store(STORE).await;
+    env.open_store(STORE, &store_profile(STORE)).await;
     // A record no one can read, in the partition of the store's events, so
     // the bridge reads them in one batch.
-    let producer: FutureProducer = env.kafka.client_config().create().unwrap();
+    let producer: FutureProducer = env.scratch.kafka.client_config().create().unwrap();
     producer
         .send(
-            FutureRecord::to(&env.kafka.stores_topic)
-                .partition(schemas::partition_for(STORE, env.kafka.partitions))
+            FutureRecord::to(&env.scratch.kafka.stores_topic)
+                .partition(schemas::partition_for(STORE, env.scratch.kafka.partitions))
                 .key(STORE)
                 .payload("not a cloudevent"),
             Duration::from_secs(10),
@@ -135,7 +135,7 @@ async fn an_undecodable_record_is_dead_lettered_once_though_its_batch_is_retried
         2,
     )
     .await;
-    let bridge = env.start_bridge(env.settings(vec![])).await;
+    let bridge = env.start_bridge(env.bridge_settings(vec![])).await.unwrap();
 
     eventually("the batch to commit", || async {
         let row = db
@@ -158,7 +158,7 @@ async fn an_undecodable_record_is_dead_lettered_once_though_its_batch_is_retried
     })
     .await;
     // Stopped, the bridge sends nothing more.
-    bridge.stop().await;
+    bridge.stop().await.unwrap();
     assert_eq!(dead_letter_count(&env), 1, "dead-lettered once");
-    env.stop().await;
+    env.stop().await.unwrap();
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use pos_bridge::order_number;
 
-use crate::helpers::{PATIENCE, spawn_env, store_settings};
+use crate::helpers::{PATIENCE, spawn_env, store_profile, store_settings, try_place};
 use crate::kds::TestKds;
 use crate::printer::TestPrinter;
 
@@ -14,11 +14,11 @@ const STORE: &str = "schedule-downtown";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduled_order_fires_at_pickup_less_preparation_and_not_before() {
     let env = spawn_env().await;
-    env.open_store(STORE).await;
+    env.open_store(STORE, &store_profile(STORE)).await;
     let mut printer = TestPrinter::start().await;
     let kds = TestKds::start().await;
     let prep_minutes = 2;
-    let settings = env.settings(vec![(
+    let settings = env.bridge_settings(vec![(
         STORE,
         store_settings(
             STORE,
@@ -28,12 +28,12 @@ async fn a_scheduled_order_fires_at_pickup_less_preparation_and_not_before() {
             false,
         ),
     )]);
-    let bridge = env.start_bridge(settings.clone()).await;
+    let bridge = env.start_bridge(settings.clone()).await.unwrap();
 
     // Pickup in two minutes and eight seconds: with two minutes to prepare,
     // the kitchen should start eight seconds from now.
     let pickup_at = Utc::now() + Duration::minutes(2) + Duration::seconds(8);
-    let (status, body) = env.try_place(STORE, Some(pickup_at)).await;
+    let (status, body) = try_place(&env, STORE, Some(pickup_at)).await;
     assert_eq!(status, 201, "{body}");
     let order_id: uuid::Uuid = body["order_id"].as_str().unwrap().parse().unwrap();
     let pickup_at: DateTime<Utc> = body["pickup_at"].as_str().unwrap().parse().unwrap();
@@ -64,8 +64,8 @@ async fn a_scheduled_order_fires_at_pickup_less_preparation_and_not_before() {
     );
 
     // The hold survives a restart of the bridge.
-    bridge.stop().await;
-    let bridge = env.start_bridge(settings).await;
+    bridge.stop().await.unwrap();
+    let bridge = env.start_bridge(settings).await.unwrap();
 
     let ticket = printer
         .next_within(PATIENCE + std::time::Duration::from_secs(10))
@@ -85,6 +85,6 @@ async fn a_scheduled_order_fires_at_pickup_less_preparation_and_not_before() {
     assert!(ticket.pickup.as_deref().unwrap().ends_with(" SCHEDULED"));
     let on_display = kds.wait_for(&format!("{order_id}:kitchen")).await;
     assert!(on_display.at >= fire_at);
-    bridge.stop().await;
-    env.stop().await;
+    bridge.stop().await.unwrap();
+    env.stop().await.unwrap();
 }

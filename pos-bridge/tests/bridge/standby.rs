@@ -4,7 +4,7 @@
 
 use pos_bridge::order_number;
 
-use crate::helpers::{eventually, spawn_env, store_settings};
+use crate::helpers::{eventually, place, spawn_env, store_profile, store_settings};
 use crate::printer::TestPrinter;
 
 const STORE: &str = "standby-downtown";
@@ -12,13 +12,13 @@ const STORE: &str = "standby-downtown";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_bridge_stands_by_without_doubling_tickets_and_takes_over() {
     let env = spawn_env().await;
-    env.open_store(STORE).await;
+    env.open_store(STORE, &store_profile(STORE)).await;
     let mut printer = TestPrinter::start().await;
-    let settings = env.settings(vec![(
+    let settings = env.bridge_settings(vec![(
         STORE,
         store_settings(STORE, &[printer.addr.to_string()], &[], 0, false),
     )]);
-    let first = env.start_bridge(settings.clone()).await;
+    let first = env.start_bridge(settings.clone()).await.unwrap();
     let db = env.db().await;
     let lock_holders = || async {
         db.query_one(
@@ -34,11 +34,11 @@ async fn a_second_bridge_stands_by_without_doubling_tickets_and_takes_over() {
         (lock_holders().await == 1).then_some(())
     })
     .await;
-    let second = env.start_bridge(settings).await;
+    let second = env.start_bridge(settings).await.unwrap();
 
     let mut orders = Vec::new();
     for _ in 0..4 {
-        orders.push(env.place(STORE, None).await);
+        orders.push(place(&env, STORE, None).await);
     }
     for order_id in &orders {
         let ticket = printer.next().await;
@@ -61,11 +61,11 @@ async fn a_second_bridge_stands_by_without_doubling_tickets_and_takes_over() {
     assert_eq!(lock_holders().await, 1);
 
     // The delivering bridge stops: the standby takes over.
-    first.stop().await;
-    let after = env.place(STORE, None).await;
+    first.stop().await.unwrap();
+    let after = place(&env, STORE, None).await;
     let ticket = printer.next().await;
     assert_eq!(ticket.number, format!("#{}", order_number(after)));
     assert!(printer.try_next().is_none(), "nothing printed twice");
-    second.stop().await;
-    env.stop().await;
+    second.stop().await.unwrap();
+    env.stop().await.unwrap();
 }
