@@ -33,7 +33,7 @@ ticks() {
   echo "$total"
 }
 
-curl -fsS -o /dev/null http://127.0.0.1:8080/readyz ||
+curl -fsS -o /dev/null "http://127.0.0.1:${QSR_COMMAND_API_PORT:-8080}/readyz" ||
   { echo "the stack is not up: run 'make up' first" >&2; exit 1; }
 declare -A before
 while read -r name pids; do

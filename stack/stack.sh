@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local stack: a real Apache Kafka broker (KRaft) and a project-local
-# PostgreSQL cluster on loopback, the four services, and the demo data.
-# The Makefile calls this; `stack/stack.sh help` lists the commands.
+# PostgreSQL cluster on loopback, the four services, and the demo data
+# (seeded by `loadgen demo`, bench/src/demo.rs). The Makefile calls this;
+# `stack/stack.sh help` lists the commands and the ports' variables.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,8 +32,18 @@ BROKERS=127.0.0.1:$KAFKA_PORT
 LOCAL_DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB
 # A Postgres server of the user's, used instead of the project-local cluster.
 EXTERNAL_DATABASE_URL=${DATABASE_URL:-}
-COMMAND_API=http://127.0.0.1:8080
-QUERY_API=http://127.0.0.1:8081
+# Every service's port on 127.0.0.1; the defaults are the services' own.
+COMMAND_API_PORT=${QSR_COMMAND_API_PORT:-8080}
+QUERY_API_PORT=${QSR_QUERY_API_PORT:-8081}
+POS_BRIDGE_PORT=${QSR_POS_BRIDGE_PORT:-8082}
+PROJECTOR_PORT=${QSR_PROJECTOR_PORT:-8083}
+# The demo printer (`pos-bridge print-sink`), the demo store's kitchen.
+PRINT_SINK_PORT=${QSR_PRINT_SINK_PORT:-9100}
+COMMAND_API=http://127.0.0.1:$COMMAND_API_PORT
+QUERY_API=http://127.0.0.1:$QUERY_API_PORT
+POS_BRIDGE=http://127.0.0.1:$POS_BRIDGE_PORT
+PROJECTOR=http://127.0.0.1:$PROJECTOR_PORT
+PRINT_SINK=127.0.0.1:$PRINT_SINK_PORT
 SERVICES=(projector command-api query-api pos-bridge print-sink)
 READY_TIMEOUT=${QSR_READY_TIMEOUT:-90}
 # The contract fuzz's schemathesis (PyPI), pinned, in a project-local virtualenv.
@@ -58,7 +69,7 @@ Commands:
   test [ARGS]   run 'cargo test ARGS', starting Kafka and Postgres first if they are
                 not running (and stopping them again afterwards); the contract fuzz
                 finds schemathesis through QSR_SCHEMATHESIS
-  bench [ARGS]  run the load generator (bench/, `loadgen --help`) against the
+  bench [ARGS]  run the load generator (bench/, 'loadgen --help') against the
                 local stack, starting it first if needed
   status        say what is running
   logs [-f]     show (or follow) the logs in $LOGS
@@ -70,7 +81,13 @@ Environment:
   DATABASE_URL          use this Postgres server instead of the project-local cluster
   QSR_KAFKA_PORT        broker port (default 9092; the controller uses QSR_KAFKA_CONTROLLER_PORT, 9093)
   QSR_PG_PORT           port of the project-local Postgres (default 55432)
+  QSR_COMMAND_API_PORT  command-api's port (default 8080)
+  QSR_QUERY_API_PORT    query-api's port (default 8081)
+  QSR_POS_BRIDGE_PORT   pos-bridge's port (default 8082)
+  QSR_PROJECTOR_PORT    the projector's port (default 8083)
+  QSR_PRINT_SINK_PORT   the demo printer's port, where the demo store's tickets go (default 9100)
   QSR_STACK_DIR         where data, logs and pid files live (default .stack)
+Every service listens on 127.0.0.1; 'bench' finds command-api by the same port.
 EOF
 }
 
@@ -145,9 +162,9 @@ pid_of() {
 
 # stop_pid NAME PID: SIGTERM, then SIGKILL after a grace period.
 stop_pid() {
-  local name=$1 pid=$2 i
+  local name=$1 pid=$2
   kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 300); do
+  for _ in $(seq 1 300); do
     kill -0 "$pid" 2>/dev/null || { log "$name stopped"; return 0; }
     sleep 0.1
   done
@@ -184,6 +201,8 @@ rotate_log() {
 kafka_pid() { pid_of kafka 'kafka.Kafka'; }
 
 
+# KAFKA_HEAP is several options: split on purpose.
+# shellcheck disable=SC2086
 kafka_java() { java $KAFKA_HEAP -Dlog4j2.configurationFile="$KAFKA_HOME/log4j2.properties" -cp "$KAFKA_LIB/*" "$@"; }
 
 kafka_up() {
@@ -207,6 +226,7 @@ kafka_up() {
   log "starting Kafka on $BROKERS"
   # setsid: its own process group, so a Ctrl-C reaches only stack.sh, which
   # then stops everything in order.
+  # shellcheck disable=SC2016 # expanded by the inner bash
   KAFKA_HEAP=$KAFKA_HEAP setsid bash -c 'exec java $KAFKA_HEAP -XX:+UseG1GC \
       -Dlog4j2.configurationFile="$0/log4j2.properties" -cp "$0/lib/*" kafka.Kafka "$1"' \
     "$KAFKA_HOME" "$props" >>"$LOGS/kafka.log" 2>&1 </dev/null &
@@ -295,7 +315,9 @@ pg_place() {
   chown postgres: "$PG_DIR"
   if as_pg test -w "$PG_DIR" -a -x "$PG_DIR"; then return 0; fi
   [ -f "$PG_DIR/data/PG_VERSION" ] && die "the postgres user cannot enter $PG_DIR, which holds a cluster"
-  [ -n "$PG_ELSEWHERE" ] && [ -d "$PG_ELSEWHERE" ] || die "the postgres user cannot enter $PG_DIR and has no home directory"
+  if [ -z "$PG_ELSEWHERE" ] || [ ! -d "$PG_ELSEWHERE" ]; then
+    die "the postgres user cannot enter $PG_DIR and has no home directory"
+  fi
   pg_remove_orphans
   local hash elsewhere
   hash=$(printf '%s' "$STATE" | sha256sum | cut -c1-12)
@@ -353,9 +375,10 @@ infra_down() {
 # ---------------------------------------------------------------------------
 # Services
 
+# The services, and `loadgen` for the demo data.
 build_services() {
   log "building the services (cargo build --release)"
-  (cd "$ROOT" && cargo build --release --quiet -p command-api -p projector -p query-api -p pos-bridge)
+  (cd "$ROOT" && cargo build --release --quiet -p command-api -p projector -p query-api -p pos-bridge -p bench)
 }
 
 service_pid() {
@@ -380,18 +403,22 @@ http_ok() { curl -fsS -o /dev/null "$1" 2>/dev/null; }
 services_up() {
   build_services
   local bin=$ROOT/target/release
-  start_service print-sink "$bin/pos-bridge" print-sink
-  start_service projector "$bin/projector"
-  start_service command-api "$bin/command-api"
-  start_service query-api "$bin/query-api"
-  # The demo store's kitchen settings, and a pos token for the bridge's
-  # feedback endpoints (the settings file leaves secrets to the environment).
-  start_service pos-bridge env QSR_POS_BRIDGE_CONFIG="$ROOT/stack/demo/pos-bridge.toml" \
+  start_service print-sink env QSR_PRINT_SINK_ADDR="$PRINT_SINK" "$bin/pos-bridge" print-sink
+  start_service projector env QSR_PROJECTOR_ADDR="127.0.0.1:$PROJECTOR_PORT" "$bin/projector"
+  start_service command-api env QSR_COMMAND_API_ADDR="127.0.0.1:$COMMAND_API_PORT" "$bin/command-api"
+  start_service query-api env QSR_QUERY_API_ADDR="127.0.0.1:$QUERY_API_PORT" "$bin/query-api"
+  # The demo store's kitchen settings, with this stack's ports, and a pos
+  # token for the bridge's feedback endpoints (the settings file leaves
+  # secrets to the environment).
+  start_service pos-bridge env QSR_POS_BRIDGE_ADDR="127.0.0.1:$POS_BRIDGE_PORT" \
+    QSR_POS_BRIDGE_CONFIG="$ROOT/stack/demo/pos-bridge.toml" \
+    QSR_BRIDGE_COMMAND_API_URL="$COMMAND_API" \
+    QSR_BRIDGE_STORE_DEMO_DOWNTOWN_PRINTERS="$PRINT_SINK" \
     QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_TOKEN="$(mint --role pos --sub demo-bridge --store demo-downtown)" \
     "$bin/pos-bridge"
   local svc url
-  for svc in "projector http://127.0.0.1:8083" "command-api $COMMAND_API" \
-             "query-api $QUERY_API" "pos-bridge http://127.0.0.1:8082"; do
+  for svc in "projector $PROJECTOR" "command-api $COMMAND_API" \
+             "query-api $QUERY_API" "pos-bridge $POS_BRIDGE"; do
     url=${svc#* }
     wait_until "${svc%% *}" "$READY_TIMEOUT" http_ok "$url/readyz" \
       || { tail -n 20 "$LOGS/${svc%% *}.log" >&2; die "${svc%% *} did not become ready; see $LOGS/${svc%% *}.log"; }
@@ -426,85 +453,28 @@ ADMIN_TOKEN=$ADMIN_TOKEN
 TOKENS
 }
 
+# The demo store, its menu and three orders, through the API; safe to repeat.
 seed_demo() {
-  local store=demo-downtown
-  if http_ok "$QUERY_API/v1/stores/$store/menu"; then
-    log "demo store $store is already there"
-    return 0
-  fi
-  curl -fsS -o /dev/null -X PUT "$COMMAND_API/v1/stores/$store" -H "authorization: Bearer $ADMIN_TOKEN" \
-    -H 'content-type: application/json' --data-binary @"$ROOT/stack/demo/store.json"
-  curl -fsS -o /dev/null -X PUT "$COMMAND_API/v1/stores/$store/menu" -H "authorization: Bearer $ADMIN_TOKEN" \
-    -H 'content-type: application/json' --data-binary @"$ROOT/stack/demo/menu.json"
-  wait_until "demo store in the query API" 10 http_ok "$QUERY_API/v1/stores/$store/menu" \
-    || die "the demo store did not reach the query API"
-  seed_demo_orders "$store"
+  "$ROOT/target/release/loadgen" --url "$COMMAND_API" demo --query-url "$QUERY_API" \
+    || die "seeding the demo data failed (loadgen demo); see $LOGS"
 }
 
-# Three orders of the demo customer, one accepted and one ready, so the kitchen
-# queue, the customer's history and the sales have something to show.
-seed_demo_orders() {
-  local store=$1 order id version n
-  for n in 1 2 3; do
-    order=$(curl -fsS -X POST "$COMMAND_API/v1/orders" -H "authorization: Bearer $CUSTOMER_TOKEN" \
-      -H 'content-type: application/json' -H "idempotency-key: demo-order-$n" \
-      -d '{"store_id":"'"$store"'","fulfillment":{"type":"pickup","pickup_at":null},"lines":[{"item_id":"classic-burger","quantity":'"$n"',"modifiers":["cheddar"]},{"item_id":"fries","quantity":1,"modifiers":[]}],"tip":{"amount":100,"currency":"USD"},"payment":{"token":"tok_visa"}}') \
-      || die "placing demo order $n failed"
-    id=$(printf '%s' "$order" | sed -E 's/.*"order_id":"([^"]+)".*/\1/')
-    [ "$n" -lt 2 ] || version=$(curl -fsS -X POST "$COMMAND_API/v1/orders/$id/accept" \
-      -H "authorization: Bearer $STAFF_TOKEN" | sed -E 's/.*"version":([0-9]+).*/\1/')
-    [ "$n" -lt 3 ] || version=$(curl -fsS -X POST "$COMMAND_API/v1/orders/$id/ready" \
-      -H "authorization: Bearer $STAFF_TOKEN" | sed -E 's/.*"version":([0-9]+).*/\1/')
-    DEMO_ORDER=$id
-  done
-  # Read-your-writes: the last command's version, once the read model has it.
-  curl -fsS -o /dev/null "$QUERY_API/v1/orders/$DEMO_ORDER?min_version=${version:-2}&wait_ms=10000" \
-    -H "authorization: Bearer $ADMIN_TOKEN" || die "the demo orders did not reach the query API"
-  log "placed 3 demo orders"
-}
-
+# Where to look; README.md says the rest.
 banner() {
   cat <<EOF
 
-  QSR ordering backend is up.
-    command-api  $COMMAND_API          (POST /v1/orders, PUT /v1/stores/...)
-    query-api    $QUERY_API          (GET /v1/orders/{id}, /v1/stores/{id}/menu, ..., /openapi.json)
-    projector    http://127.0.0.1:8083          (/healthz, /readyz, /metrics; dead letters in qsr.dead-letter)
-    pos-bridge   http://127.0.0.1:8082          (ESC/POS tickets to the demo printer at 127.0.0.1:9100; signed feedback, /openapi.json)
-    Kafka        $BROKERS                 (topics qsr.stores, qsr.orders)
-    Postgres     $(pg_url)
-    logs         $LOGS  (make logs)
-
-  Demo tokens (also in $STATE/tokens.env; mint more with
-  target/release/command-api token --help):
-    customer  $CUSTOMER_TOKEN
-    staff     $STAFF_TOKEN
-    pos       $POS_TOKEN
-    admin     $ADMIN_TOKEN
-
-  Place an order at the demo store, as the demo customer:
-    curl -s -X POST $COMMAND_API/v1/orders -H 'content-type: application/json' \\
-      -H 'authorization: Bearer $CUSTOMER_TOKEN' \\
-      -d '{"store_id":"demo-downtown","fulfillment":{"type":"pickup","pickup_at":null},"lines":[{"item_id":"classic-burger","quantity":2,"modifiers":["cheddar"]},{"item_id":"fries","quantity":1,"modifiers":[]}],"payment":{"token":"tok_visa"}}'
-  Then read it back (waiting for the version the command answered), follow its
-  status live, and move it along as the store's staff (use the order_id it answers):
-    curl -s '$QUERY_API/v1/orders/ORDER_ID?min_version=2' -H 'authorization: Bearer $CUSTOMER_TOKEN'
-    curl -sN $QUERY_API/v1/orders/ORDER_ID/events -H 'authorization: Bearer $CUSTOMER_TOKEN' &
-    curl -s -X POST $COMMAND_API/v1/orders/ORDER_ID/accept -H 'authorization: Bearer $STAFF_TOKEN'
-  More reads (the demo data has three orders):
-    curl -s $QUERY_API/v1/stores/demo-downtown            # open now, busy, next slots
-    curl -s $QUERY_API/v1/stores/demo-downtown/menu       # live availability, ETag
-    curl -s $QUERY_API/v1/stores/demo-downtown/orders -H 'authorization: Bearer $STAFF_TOKEN'
-    curl -s $QUERY_API/v1/customers/me/orders -H 'authorization: Bearer $CUSTOMER_TOKEN'
-    curl -s "$QUERY_API/v1/stores/demo-downtown/sales?date=\$(TZ=America/New_York date +%F)" -H 'authorization: Bearer $ADMIN_TOKEN'
-  The printed tickets:  tail -f $LOGS/print-sink.log
-  Bump an order to ready as a kitchen display would (signed; see pos-bridge/README.md):
-    body='{"order_id":"ORDER_ID","event":"bumped"}'; ts=\$(date +%s)
-    sig=\$(printf '%s.%s' "\$ts" "\$body" | openssl dgst -sha256 -hmac demo-feedback-secret-not-for-production | sed 's/^.* //')
-    curl -s -X POST http://127.0.0.1:8082/v1/feedback/demo-downtown/kds -H "x-qsr-timestamp: \$ts" \\
-      -H "x-qsr-signature: v1=\$sig" -d "\$body"
+  QSR is up: command-api $COMMAND_API, query-api $QUERY_API,
+  pos-bridge $POS_BRIDGE, projector $PROJECTOR, demo printer $PRINT_SINK,
+  Kafka $BROKERS, Postgres $(pg_where).
+  Tokens for each role: $STATE/tokens.env.  Logs: $LOGS (make logs).
+  Stop everything with 'make down'. A first order and the rest: README.md.
 
 EOF
+}
+
+# Where Postgres is, without a password that DATABASE_URL may hold.
+pg_where() {
+  if [ -n "$EXTERNAL_DATABASE_URL" ]; then echo "DATABASE_URL"; else echo "$LOCAL_DATABASE_URL"; fi
 }
 
 # ---------------------------------------------------------------------------
@@ -531,8 +501,8 @@ cmd_run() {
     trap - INT TERM EXIT
     log "stopping"
     services_down
-    [ $had_kafka -eq 1 ] || kafka_down
-    [ $had_pg -eq 1 ] || pg_down
+    [ "$had_kafka" -eq 1 ] || kafka_down
+    [ "$had_pg" -eq 1 ] || pg_down
     exit 0
   }
   trap cleanup INT TERM EXIT

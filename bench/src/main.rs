@@ -8,10 +8,13 @@
 //!   projector reading it into a fresh database.
 //! - `lag`: places orders at a fixed rate and times each one from its `201`
 //!   until the read model shows it.
+//! - `demo`: seeds the local stack's demo store, menu and orders (`make up`
+//!   runs it); not a benchmark, but the same kind of client of the API.
 //!
 //! `make bench` runs it against the local stack.
 
 mod catchup;
+mod demo;
 mod history;
 mod lag;
 mod place;
@@ -42,6 +45,13 @@ enum Command {
     Catchup(catchup::CatchupArgs),
     /// Times each order from its `201` until the read model shows it.
     Lag(lag::LagArgs),
+    /// Seeds the demo store, its menu and three orders; safe to run again.
+    ///
+    /// Publishes the store `demo-downtown` and its menu (stack/demo/store.json,
+    /// menu.json) through command-api (--url), places three orders of the
+    /// customer `demo-customer` and takes one to accepted and one to ready,
+    /// then reads each back from query-api. `make up` runs it.
+    Demo(demo::DemoArgs),
 }
 
 #[tokio::main]
@@ -52,5 +62,6 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Place(args)) => place::run(&cli.url, args).await,
         Some(Command::Catchup(args)) => catchup::run(args).await,
         Some(Command::Lag(args)) => lag::run(&cli.url, args).await,
+        Some(Command::Demo(args)) => demo::run(&cli.url, args).await,
     }
 }
