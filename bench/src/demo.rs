@@ -12,9 +12,9 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use domain::OrderStatus;
 use platform::{AuthArgs, Claims, JwtKeys, Role};
 use reqwest::{Client, Method, StatusCode};
+use schemas::OrderStatus;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};

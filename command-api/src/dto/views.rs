@@ -89,8 +89,11 @@ impl OrderReceipt {
             order_id: order.id.0,
             store_id: store_id.to_string(),
             version: order.version,
-            status: order.status.as_str(),
-            payment_status: order.payment.as_ref().map(|p| p.status.as_str()),
+            status: schemas::OrderStatus::from(order.status).as_str(),
+            payment_status: order
+                .payment
+                .as_ref()
+                .map(|p| schemas::PaymentStatus::from(p.status).as_str()),
             pickup_at: order.placed.pickup_at.with_timezone(&timezone).to_rfc3339(),
             lines: line_views(&order.placed.lines),
             totals: totals_view(&order.placed.totals),
