@@ -14,7 +14,8 @@ either has a `/` and (ends with `/`, or ends in a file extension, or starts
 with a top-level folder or file of the repository), or has no `/` and ends in
 one of the extensions below (then it must be the name of some file of the
 repository, e.g. `main.rs`). Paths git ignores (`.stack/`, `target/`) are
-made at run time and are not checked. Fenced code blocks are not checked.
+made at run time and are not checked; nor is a path in another repository,
+written `owner/name:path`. Fenced code blocks are not checked.
 
 Usage: stack/check-docs.py [FILE.md ...]   (default: the documents below)
 """
