@@ -39,8 +39,10 @@ bench-read:
 bench-bridge:
 	cargo run --release -p pos-bridge --example bench -- $(or $(ARGS),--stores 100 --orders 10000 --rate 200 --seconds 20)
 
-## Formatting and lints, as CI checks them.
+## Formatting and lints, as CI checks them; and that the documents name only
+## paths that exist (stack/check-docs.py).
 lint:
+	stack/check-docs.py
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
