@@ -39,10 +39,11 @@ bench-read:
 bench-bridge:
 	cargo run --release -p pos-bridge --example bench -- $(or $(ARGS),--stores 100 --orders 10000 --rate 200 --seconds 20)
 
-## Formatting and lints, as CI checks them; and that the documents name only
-## paths that exist (stack/check-docs.py).
+## Formatting and lints, as CI checks them; that the documents name only
+## paths that exist, and that no crate's modules import each other in a cycle.
 lint:
 	stack/check-docs.py
+	stack/check-module-cycles.py
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
