@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local stack: a real Apache Kafka broker (KRaft) and a project-local
 # PostgreSQL cluster on loopback, the four services, and the demo data
-# (seeded by `loadgen demo`, bench/src/demo.rs). The Makefile calls this;
+# (seeded by `loadgen demo`, bench/src/demo/). The Makefile calls this;
 # `stack/stack.sh help` lists the commands and the ports' variables.
 set -euo pipefail
 

@@ -13,18 +13,21 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use platform::{AuthArgs, Claims, JwtKeys, Role};
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Client, Method};
 use schemas::OrderStatus;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
+mod api;
+use api::{Api, Call, problem, str_field, u64_field};
+
 /// The demo store; `stack/demo/pos-bridge.toml` sends its tickets to the
 /// demo printer.
 const STORE_ID: &str = "demo-downtown";
-const STORE_FILE: &str = include_str!("../../stack/demo/store.json");
-const MENU_FILE: &str = include_str!("../../stack/demo/menu.json");
+const STORE_FILE: &str = include_str!("../../../stack/demo/store.json");
+const MENU_FILE: &str = include_str!("../../../stack/demo/menu.json");
 /// The token subjects of `stack.sh`'s `.stack/tokens.env`, so its customer
 /// token finds these orders in `/v1/customers/me/orders`.
 const CUSTOMER: &str = "demo-customer";
@@ -147,141 +150,6 @@ impl Tokens {
             staff: mint(Role::Staff, STAFF, vec![STORE_ID.to_owned()])?,
         })
     }
-}
-
-/// The two APIs, and how long to wait for them.
-struct Api {
-    http: Client,
-    command_url: String,
-    query_url: String,
-    wait: Duration,
-}
-
-/// A request: method, URL, token (none for public reads), and the
-/// idempotency key and body of a command.
-struct Call<'a> {
-    method: Method,
-    url: String,
-    token: Option<&'a str>,
-    key: Option<String>,
-    body: Option<Vec<u8>>,
-}
-
-impl<'a> Call<'a> {
-    fn new(method: Method, url: String, token: Option<&'a str>) -> Call<'a> {
-        Call {
-            method,
-            url,
-            token,
-            key: None,
-            body: None,
-        }
-    }
-
-    fn command(mut self, key: String, body: Vec<u8>) -> Call<'a> {
-        self.key = Some(key);
-        self.body = Some(body);
-        self
-    }
-}
-
-impl Api {
-    /// Sends `call` and answers its status and JSON body. A `503` (a writer
-    /// busy or its partition moving, as at start) or a `429` is tried again,
-    /// after its `Retry-After`, until the wait is over; every command here
-    /// carries an idempotency key, so a repeat is safe.
-    async fn send(&self, call: &Call<'_>) -> anyhow::Result<(StatusCode, Value)> {
-        let deadline = Instant::now() + self.wait;
-        loop {
-            let mut request = self.http.request(call.method.clone(), &call.url);
-            if let Some(token) = call.token {
-                request = request.bearer_auth(token);
-            }
-            if let Some(key) = &call.key {
-                request = request.header("idempotency-key", key);
-            }
-            if let Some(body) = &call.body {
-                request = request
-                    .header("content-type", "application/json")
-                    .body(body.clone());
-            }
-            let response = request.send().await.with_context(|| {
-                format!(
-                    "{} {}: no answer (is the stack up? `make up`)",
-                    call.method, call.url
-                )
-            })?;
-            let status = response.status();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())
-                .map_or(Duration::from_millis(250), Duration::from_secs);
-            let text = response
-                .text()
-                .await
-                .with_context(|| format!("{} {}: reading the answer", call.method, call.url))?;
-            let busy = [
-                StatusCode::SERVICE_UNAVAILABLE,
-                StatusCode::TOO_MANY_REQUESTS,
-            ];
-            if busy.contains(&status) && Instant::now() + retry_after < deadline {
-                if retry_after >= Duration::from_secs(1) {
-                    eprintln!(
-                        "[demo] {} {} answered {status}; trying again in {} s",
-                        call.method,
-                        call.url,
-                        retry_after.as_secs()
-                    );
-                }
-                tokio::time::sleep(retry_after).await;
-                continue;
-            }
-            let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            return Ok((status, body));
-        }
-    }
-
-    /// Sends `call` and answers its JSON body if the status is a success.
-    async fn expect(&self, call: Call<'_>, what: &str) -> anyhow::Result<Value> {
-        let (status, body) = self.send(&call).await?;
-        if !status.is_success() {
-            let hint = if status == StatusCode::UNAUTHORIZED {
-                " (the demo mints its tokens with QSR_JWT_SECRET: give it the services' secret)"
-            } else {
-                ""
-            };
-            bail!(
-                "{what}: {} {} answered {status}: {}{hint}",
-                call.method,
-                call.url,
-                problem(&body)
-            );
-        }
-        Ok(body)
-    }
-}
-
-/// The code and detail of a problem+json answer, or the answer as it came.
-fn problem(body: &Value) -> String {
-    match (body["code"].as_str(), body["detail"].as_str()) {
-        (Some(code), Some(detail)) => format!("{code}: {detail}"),
-        (Some(code), None) => code.to_owned(),
-        _ => body.to_string(),
-    }
-}
-
-fn u64_field(body: &Value, field: &str, what: &str) -> anyhow::Result<u64> {
-    body[field]
-        .as_u64()
-        .with_context(|| format!("{what}: the answer has no `{field}`: {body}"))
-}
-
-fn str_field<'v>(body: &'v Value, field: &str, what: &str) -> anyhow::Result<&'v str> {
-    body[field]
-        .as_str()
-        .with_context(|| format!("{what}: the answer has no `{field}`: {body}"))
 }
 
 /// An idempotency key that names the file's contents: the same file is
