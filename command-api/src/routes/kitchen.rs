@@ -1,17 +1,14 @@
 //! The kitchen's steps of an order, by staff and POS tokens of its store:
 //! accept or reject, start, ready, complete (which captures the payment).
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
 use domain::OrderCommand;
-use platform::{Caller, JsonRequest, Problem, Role};
+use platform::{JsonRequest, Problem, Role};
 
 use super::headers::{IdempotencyKey, IfMatch};
-use super::orders::order_command;
+use super::orders::OrderCall;
 use super::problems::{CommandProblems, Conflict, Gone, invalid};
-use super::state::AppState;
 use crate::dto::{AcceptBody, EmptyBody, OrderReceipt, ReasonBody, parse_reason};
 
 /// Who takes an order's kitchen steps.
@@ -26,23 +23,17 @@ const STORE_ROLES: &[Role] = &[Role::Staff, Role::Pos];
     security(("bearer" = []))
 )]
 pub(crate) async fn accept_order(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(order_id): Path<String>,
-    headers: HeaderMap,
+    order: OrderCall,
     request: JsonRequest<AcceptBody>,
 ) -> Result<Response, Problem> {
     let ready_at = request.body.ready_at.map(|t| t.with_timezone(&Utc));
-    order_command(
-        &state,
-        &caller,
-        &headers,
-        &request.fingerprint,
-        &order_id,
-        STORE_ROLES,
-        OrderCommand::Accept { ready_at },
-    )
-    .await
+    order
+        .decide(
+            &request.fingerprint,
+            STORE_ROLES,
+            OrderCommand::Accept { ready_at },
+        )
+        .await
 }
 
 #[utoipa::path(
@@ -54,23 +45,17 @@ pub(crate) async fn accept_order(
     security(("bearer" = []))
 )]
 pub(crate) async fn reject_order(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(order_id): Path<String>,
-    headers: HeaderMap,
+    order: OrderCall,
     request: JsonRequest<ReasonBody>,
 ) -> Result<Response, Problem> {
     let reason = parse_reason(request.body.reason).map_err(invalid)?;
-    order_command(
-        &state,
-        &caller,
-        &headers,
-        &request.fingerprint,
-        &order_id,
-        STORE_ROLES,
-        OrderCommand::Reject { reason },
-    )
-    .await
+    order
+        .decide(
+            &request.fingerprint,
+            STORE_ROLES,
+            OrderCommand::Reject { reason },
+        )
+        .await
 }
 
 #[utoipa::path(
@@ -81,22 +66,12 @@ pub(crate) async fn reject_order(
     security(("bearer" = []))
 )]
 pub(crate) async fn start_order(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(order_id): Path<String>,
-    headers: HeaderMap,
+    order: OrderCall,
     request: JsonRequest<EmptyBody>,
 ) -> Result<Response, Problem> {
-    order_command(
-        &state,
-        &caller,
-        &headers,
-        &request.fingerprint,
-        &order_id,
-        STORE_ROLES,
-        OrderCommand::Start,
-    )
-    .await
+    order
+        .decide(&request.fingerprint, STORE_ROLES, OrderCommand::Start)
+        .await
 }
 
 #[utoipa::path(
@@ -107,22 +82,12 @@ pub(crate) async fn start_order(
     security(("bearer" = []))
 )]
 pub(crate) async fn ready_order(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(order_id): Path<String>,
-    headers: HeaderMap,
+    order: OrderCall,
     request: JsonRequest<EmptyBody>,
 ) -> Result<Response, Problem> {
-    order_command(
-        &state,
-        &caller,
-        &headers,
-        &request.fingerprint,
-        &order_id,
-        STORE_ROLES,
-        OrderCommand::MarkReady,
-    )
-    .await
+    order
+        .decide(&request.fingerprint, STORE_ROLES, OrderCommand::MarkReady)
+        .await
 }
 
 #[utoipa::path(
@@ -133,20 +98,10 @@ pub(crate) async fn ready_order(
     security(("bearer" = []))
 )]
 pub(crate) async fn complete_order(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(order_id): Path<String>,
-    headers: HeaderMap,
+    order: OrderCall,
     request: JsonRequest<EmptyBody>,
 ) -> Result<Response, Problem> {
-    order_command(
-        &state,
-        &caller,
-        &headers,
-        &request.fingerprint,
-        &order_id,
-        STORE_ROLES,
-        OrderCommand::Complete,
-    )
-    .await
+    order
+        .decide(&request.fingerprint, STORE_ROLES, OrderCommand::Complete)
+        .await
 }

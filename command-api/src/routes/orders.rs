@@ -2,9 +2,10 @@
 //! (the customer before acceptance, staff, admin) and refunding (staff,
 //! admin); and how every order command runs, the kitchen's included.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use domain::{OrderCommand, OrderId, RefundId};
 use platform::{Caller, JsonRequest, Problem, Role};
 use uuid::Uuid;
@@ -16,37 +17,70 @@ use super::settlement::settle_payments;
 use super::state::AppState;
 use crate::dto::{OrderReceipt, ReasonBody, RefundBody, parse_reason};
 
-/// Runs an order command: finds the order's store, checks the caller may act
-/// on it, decides, and then carries out at the gateway what the committed
-/// events decided (capture, void, refund).
-pub(super) async fn order_command(
-    state: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-    fingerprint: &str,
-    order_id: &str,
-    roles: &[Role],
-    command: OrderCommand,
-) -> Result<Response, Problem> {
-    caller.require(roles)?;
-    let order_id = parse_order_id(order_id)?;
-    let store_id = state
-        .writers
-        .store_of(order_id)
-        .ok_or_else(order_not_found)?;
-    if caller.role() != Role::Customer {
-        caller.require_store(store_id.as_str())?;
+/// What every order command's handler starts from: the caller, the order
+/// named in the path and the request's headers, extracted in that order.
+pub(crate) struct OrderCall {
+    state: AppState,
+    caller: Caller,
+    order_id: String,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for OrderCall {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let caller = Caller::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Path(order_id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(OrderCall {
+            state: state.clone(),
+            caller,
+            order_id,
+            headers: parts.headers.clone(),
+        })
     }
-    let incoming = CommandRequest {
-        caller,
-        headers,
-        fingerprint,
-        store_id: store_id.clone(),
-    };
-    let answer = incoming.decide_order(state, order_id, command).await?;
-    let response = order_response(StatusCode::OK, &store_id, &answer);
-    settle_payments(state, &answer.committed).await;
-    Ok(response)
+}
+
+impl OrderCall {
+    /// Runs an order command: finds the order's store, checks the caller may
+    /// act on it, decides, and then carries out at the gateway what the
+    /// committed events decided (capture, void, refund).
+    pub(crate) async fn decide(
+        self,
+        fingerprint: &str,
+        roles: &[Role],
+        command: OrderCommand,
+    ) -> Result<Response, Problem> {
+        let OrderCall {
+            state,
+            caller,
+            order_id,
+            headers,
+        } = self;
+        caller.require(roles)?;
+        let order_id = parse_order_id(&order_id)?;
+        let store_id = state
+            .writers
+            .store_of(order_id)
+            .ok_or_else(order_not_found)?;
+        if caller.role() != Role::Customer {
+            caller.require_store(store_id.as_str())?;
+        }
+        let incoming = CommandRequest {
+            caller: &caller,
+            headers: &headers,
+            fingerprint,
+            store_id: store_id.clone(),
+        };
+        let answer = incoming.decide_order(&state, order_id, command).await?;
+        let response = order_response(StatusCode::OK, &store_id, &answer);
+        settle_payments(&state, &answer.committed).await;
+        Ok(response)
+    }
 }
 
 /// An order id that is not a UUID names no order.
@@ -65,24 +99,14 @@ fn parse_order_id(raw: &str) -> Result<OrderId, Problem> {
     security(("bearer" = []))
 )]
 pub(crate) async fn cancel_order(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(order_id): Path<String>,
-    headers: HeaderMap,
+    order: OrderCall,
     request: JsonRequest<ReasonBody>,
 ) -> Result<Response, Problem> {
     let reason = parse_reason(request.body.reason).map_err(invalid)?;
     let roles = &[Role::Customer, Role::Staff, Role::Admin];
-    order_command(
-        &state,
-        &caller,
-        &headers,
-        &request.fingerprint,
-        &order_id,
-        roles,
-        OrderCommand::Cancel { reason },
-    )
-    .await
+    order
+        .decide(&request.fingerprint, roles, OrderCommand::Cancel { reason })
+        .await
 }
 
 #[utoipa::path(
@@ -94,26 +118,20 @@ pub(crate) async fn cancel_order(
     security(("bearer" = []))
 )]
 pub(crate) async fn refund_order(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(order_id): Path<String>,
-    headers: HeaderMap,
+    order: OrderCall,
     request: JsonRequest<RefundBody>,
 ) -> Result<Response, Problem> {
     let (amount, reason) = request.body.parse().map_err(invalid)?;
     let refund_id = RefundId(Uuid::now_v7());
-    order_command(
-        &state,
-        &caller,
-        &headers,
-        &request.fingerprint,
-        &order_id,
-        &[Role::Staff, Role::Admin],
-        OrderCommand::Refund {
-            refund_id,
-            amount,
-            reason,
-        },
-    )
-    .await
+    order
+        .decide(
+            &request.fingerprint,
+            &[Role::Staff, Role::Admin],
+            OrderCommand::Refund {
+                refund_id,
+                amount,
+                reason,
+            },
+        )
+        .await
 }
