@@ -100,12 +100,7 @@ impl Tally {
 
 pub fn token(keys: &JwtKeys, role: Role, sub: &str) -> anyhow::Result<String> {
     let exp = chrono::Utc::now().timestamp() + 24 * 3600;
-    keys.mint(&Claims {
-        sub: sub.into(),
-        role,
-        stores: vec![],
-        exp,
-    })
+    keys.mint(&Claims::new(sub, role, vec![], exp))
 }
 
 fn menu() -> Value {

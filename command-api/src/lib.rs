@@ -23,11 +23,11 @@ pub use server::{app, run};
 
 /// Mints a token for `args`.
 pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
-    let claims = platform::Claims {
-        sub: args.sub.clone(),
-        role: args.role,
-        stores: args.stores.clone(),
-        exp: chrono::Utc::now().timestamp() + args.ttl_hours * 3600,
-    };
+    let claims = platform::Claims::new(
+        args.sub.clone(),
+        args.role,
+        args.stores.clone(),
+        chrono::Utc::now().timestamp() + args.ttl_hours * 3600,
+    );
     platform::JwtKeys::from_args(&args.auth).mint(&claims)
 }

@@ -66,7 +66,7 @@ pub async fn run(
     let state = AppState {
         writers,
         kafka: config.kafka.clone(),
-        keys: platform::JwtKeys::from_args(&config.auth),
+        keys: platform::JwtKeys::for_service(&config.auth).await?,
         gateway: Arc::new(Sandbox),
         gateway_timeout: Duration::from_millis(config.gateway_timeout_ms),
         placements: Placements::new(&config.limits),

@@ -1,5 +1,13 @@
-//! Bearer tokens: HS256 JWTs with `sub`, `role`, `stores` and `exp`, as API.md
+//! Bearer tokens: JWTs with `sub`, `role`, `stores` and `exp`, as API.md
 //! describes. `401` without a valid token, `403` outside the role or stores.
+//!
+//! Two kinds of verification, chosen by [`AuthArgs`]: with a key set address
+//! (`QSR_JWT_JWKS_URL`), only ES256 tokens signed by a key the identity
+//! service publishes, with its issuer and this service's audience (see
+//! [`crate::jwks`]); without one, HS256 tokens of the shared secret
+//! (`QSR_JWT_SECRET`). The HS256 path is there for now only: issue 12 removes
+//! it, with its built-in development secret, once the identity service and the
+//! test harness mint ES256 tokens.
 
 use std::sync::Arc;
 
@@ -11,6 +19,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::Problem;
+use crate::jwks::{JwksSettings, JwksVerifier, MIN_REFRESH};
+use crate::startup::retry_at_start;
 
 /// The documented development secret; set `QSR_JWT_SECRET` anywhere else.
 pub const DEVELOPMENT_SECRET: &str = "qsr-development-secret-do-not-use-in-production";
@@ -23,6 +33,38 @@ pub struct AuthArgs {
     #[arg(long, env = "QSR_JWT_SECRET", default_value = DEVELOPMENT_SECRET,
           hide_default_value = true, hide_env_values = true, value_parser = secret)]
     pub jwt_secret: SecretString,
+    /// Address of the identity service's key set (its
+    /// `/.well-known/jwks.json`). When set, only ES256 tokens signed by a key
+    /// of that set are accepted (HS256 ones are refused and `--jwt-secret` is
+    /// not used), and `--jwt-issuer` and `--jwt-audience` are required. The
+    /// set is fetched at start (retried for a while) and again when a token
+    /// names an unknown `kid`, at most once per 5 s. `http` only (no TLS client
+    /// is linked).
+    #[arg(
+        long,
+        env = "QSR_JWT_JWKS_URL",
+        requires = "jwt_issuer",
+        requires = "jwt_audience"
+    )]
+    pub jwt_jwks_url: Option<String>,
+    /// The only `iss` accepted with `--jwt-jwks-url`.
+    #[arg(long, env = "QSR_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// The `aud` a token must name with `--jwt-jwks-url`, e.g. `qsr`.
+    #[arg(long, env = "QSR_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+}
+
+impl AuthArgs {
+    /// HS256 tokens of `secret`, no key set.
+    pub fn with_secret(secret: &str) -> AuthArgs {
+        AuthArgs {
+            jwt_secret: SecretString::from(secret),
+            jwt_jwks_url: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+        }
+    }
 }
 
 fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
@@ -61,13 +103,50 @@ pub struct Claims {
     pub stores: Vec<String>,
     /// Expiry, in seconds since the epoch.
     pub exp: i64,
+    /// Who issued the token (checked with a key set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Whom the token is for (checked with a key set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// When the token was issued, in seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// The token's own id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
-/// The keys of one secret, shared by every request.
+impl Claims {
+    /// Claims with no `iss`, `aud`, `iat` or `jti`, as the HS256 tokens have.
+    pub fn new(sub: impl Into<String>, role: Role, stores: Vec<String>, exp: i64) -> Claims {
+        Claims {
+            sub: sub.into(),
+            role,
+            stores,
+            exp,
+            iss: None,
+            aud: None,
+            iat: None,
+            jti: None,
+        }
+    }
+}
+
+/// How the tokens of requests are verified, shared by every request: a shared
+/// secret (HS256, can also mint) or a key set (ES256, verifies only).
 #[derive(Clone)]
 pub struct JwtKeys {
-    encoding: Arc<EncodingKey>,
-    decoding: Arc<DecodingKey>,
+    kind: KeysKind,
+}
+
+#[derive(Clone)]
+enum KeysKind {
+    Secret {
+        encoding: Arc<EncodingKey>,
+        decoding: Arc<DecodingKey>,
+    },
+    KeySet(Arc<JwksVerifier>),
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -76,33 +155,87 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
+/// Why a token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("{0}")]
+    Secret(#[from] jsonwebtoken::errors::Error),
+    #[error("{0}")]
+    KeySet(#[from] crate::jwks::JwksError),
+}
+
 impl JwtKeys {
+    /// HS256 tokens of `secret`.
     pub fn new(secret: &str) -> JwtKeys {
         JwtKeys {
-            encoding: Arc::new(EncodingKey::from_secret(secret.as_bytes())),
-            decoding: Arc::new(DecodingKey::from_secret(secret.as_bytes())),
+            kind: KeysKind::Secret {
+                encoding: Arc::new(EncodingKey::from_secret(secret.as_bytes())),
+                decoding: Arc::new(DecodingKey::from_secret(secret.as_bytes())),
+            },
         }
     }
 
+    /// HS256 tokens of the secret of `args`, for minting (the key set is not
+    /// looked at; a service verifies with [`JwtKeys::for_service`]).
     pub fn from_args(args: &AuthArgs) -> JwtKeys {
         JwtKeys::new(args.jwt_secret.expose_secret())
     }
 
-    /// Signs `claims` into a token.
-    pub fn mint(&self, claims: &Claims) -> anyhow::Result<String> {
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            claims,
-            &self.encoding,
-        )?)
+    /// ES256 tokens of a fetched key set.
+    pub fn key_set(verifier: JwksVerifier) -> JwtKeys {
+        JwtKeys {
+            kind: KeysKind::KeySet(Arc::new(verifier)),
+        }
     }
 
-    /// Checks a token's signature and expiry.
-    pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|data| data.claims)
+    /// What a service verifies with: the key set of `--jwt-jwks-url` when it
+    /// is set (fetched now, retried for [`crate::STARTUP_PATIENCE`]), HS256
+    /// tokens of `--jwt-secret` otherwise.
+    pub async fn for_service(args: &AuthArgs) -> anyhow::Result<JwtKeys> {
+        let Some(url) = args.jwt_jwks_url.as_deref().filter(|u| !u.is_empty()) else {
+            return Ok(JwtKeys::from_args(args));
+        };
+        let (Some(issuer), Some(audience)) = (&args.jwt_issuer, &args.jwt_audience) else {
+            anyhow::bail!("--jwt-jwks-url needs --jwt-issuer and --jwt-audience");
+        };
+        let settings = JwksSettings {
+            url: url.to_owned(),
+            issuer: issuer.clone(),
+            audience: audience.clone(),
+            min_refresh: MIN_REFRESH,
+        };
+        let verifier = retry_at_start("fetching the token keys", || {
+            JwksVerifier::fetch(settings.clone())
+        })
+        .await?;
+        Ok(JwtKeys::key_set(verifier))
+    }
+
+    /// Signs `claims` into an HS256 token; an error with a key set, whose
+    /// private keys only the identity service holds.
+    pub fn mint(&self, claims: &Claims) -> anyhow::Result<String> {
+        match &self.kind {
+            KeysKind::Secret { encoding, .. } => Ok(jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                claims,
+                encoding,
+            )?),
+            KeysKind::KeySet(_) => anyhow::bail!("a key set verifies tokens; it cannot mint"),
+        }
+    }
+
+    /// Checks a token's algorithm, signature and times (and, with a key set,
+    /// its issuer and audience).
+    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        match &self.kind {
+            KeysKind::Secret { decoding, .. } => {
+                let mut validation = Validation::new(Algorithm::HS256);
+                validation.leeway = 5;
+                validation.set_required_spec_claims(&["exp", "sub"]);
+                Ok(jsonwebtoken::decode::<Claims>(token, decoding, &validation)?.claims)
+            }
+            KeysKind::KeySet(verifier) => Ok(verifier.verify(token).await?),
+        }
     }
 }
 
@@ -184,6 +317,7 @@ where
             .ok_or_else(|| unauthenticated("expected `Authorization: Bearer <token>`"))?;
         let claims = JwtKeys::from_ref(state)
             .verify(token.trim())
+            .await
             .map_err(|e| unauthenticated(&format!("invalid token: {e}")))?;
         Ok(Caller(claims))
     }
@@ -203,45 +337,68 @@ mod tests {
 
     const SECRET: &str = "a-known-secret-of-at-least-32-bytes!";
 
-    #[test]
-    fn the_jwt_secret_never_shows_in_debug_output() {
+    #[tokio::test]
+    async fn the_jwt_secret_never_shows_in_debug_output() {
         let cli = Cli::try_parse_from(["svc", "--jwt-secret", SECRET]).unwrap();
         assert_eq!(cli.auth.jwt_secret.expose_secret(), SECRET);
         let shown = format!("{cli:?} {cli:#?}");
         assert!(!shown.contains(SECRET), "{shown}");
         assert!(shown.contains("REDACTED"), "{shown}");
-        let literal = AuthArgs {
-            jwt_secret: SECRET.into(),
-        };
+        let literal = AuthArgs::with_secret(SECRET);
         assert!(!format!("{literal:?}").contains(SECRET));
         let keys = JwtKeys::from_args(&literal);
         let token = keys.mint(&claims(Role::Admin, &[], later())).unwrap();
-        assert!(JwtKeys::new(SECRET).verify(&token).is_ok());
+        let verified = JwtKeys::new(SECRET).verify(&token).await;
+        assert!(verified.is_ok());
         let default = Cli::try_parse_from(["svc"]).unwrap();
         assert_eq!(default.auth.jwt_secret.expose_secret(), DEVELOPMENT_SECRET);
     }
 
+    #[test]
+    fn a_key_set_address_needs_an_issuer_and_an_audience() {
+        let url = "http://identity:8084/.well-known/jwks.json";
+        assert!(Cli::try_parse_from(["svc", "--jwt-jwks-url", url]).is_err());
+        let only_iss = ["svc", "--jwt-jwks-url", url, "--jwt-issuer", "i"];
+        assert!(Cli::try_parse_from(only_iss).is_err());
+        let all = [
+            "svc",
+            "--jwt-jwks-url",
+            url,
+            "--jwt-issuer",
+            "i",
+            "--jwt-audience",
+            "qsr",
+        ];
+        let cli = Cli::try_parse_from(all).unwrap();
+        assert_eq!(cli.auth.jwt_jwks_url.as_deref(), Some(url));
+        assert_eq!(cli.auth.jwt_audience.as_deref(), Some("qsr"));
+        assert_eq!(
+            Cli::try_parse_from(["svc"]).unwrap().auth.jwt_jwks_url,
+            None
+        );
+    }
+
     fn claims(role: Role, stores: &[&str], exp: i64) -> Claims {
-        Claims {
-            sub: "u-1".into(),
+        Claims::new(
+            "u-1",
             role,
-            stores: stores.iter().map(|s| (*s).to_owned()).collect(),
+            stores.iter().map(|s| (*s).to_owned()).collect(),
             exp,
-        }
+        )
     }
 
     fn later() -> i64 {
         chrono::Utc::now().timestamp() + 3600
     }
 
-    #[test]
-    fn a_minted_token_verifies_and_a_foreign_or_expired_one_does_not() {
+    #[tokio::test]
+    async fn a_minted_token_verifies_and_a_foreign_or_expired_one_does_not() {
         let keys = JwtKeys::new("secret-one-that-is-long-enough-32b");
         let minted = claims(Role::Staff, &["s-1"], later());
         let token = keys.mint(&minted).unwrap();
-        assert_eq!(keys.verify(&token).unwrap(), minted);
+        assert_eq!(keys.verify(&token).await.unwrap(), minted);
         let other = JwtKeys::new("another-secret-that-is-long-enough");
-        assert!(other.verify(&token).is_err());
+        assert!(other.verify(&token).await.is_err());
         let expired = keys
             .mint(&claims(
                 Role::Admin,
@@ -249,7 +406,7 @@ mod tests {
                 chrono::Utc::now().timestamp() - 60,
             ))
             .unwrap();
-        assert!(keys.verify(&expired).is_err());
+        assert!(keys.verify(&expired).await.is_err());
     }
 
     #[test]

@@ -9,6 +9,8 @@
 mod auth;
 mod health;
 mod json;
+/// Verifying ES256 tokens by the identity service's published key set.
+pub mod jwks;
 #[cfg(feature = "kafka")]
 mod kafka;
 /// librdkafka's `log` and `error` callbacks, for a client context of its own.
@@ -27,7 +29,7 @@ mod startup;
 mod telemetry;
 mod telemetry_metrics;
 
-pub use auth::{AuthArgs, Caller, Claims, DEVELOPMENT_SECRET, JwtKeys, Role};
+pub use auth::{AuthArgs, Caller, Claims, DEVELOPMENT_SECRET, JwtKeys, Role, TokenError};
 pub use health::{ReadyCheck, health_routes};
 pub use json::{BODY_LIMIT, JsonRequest};
 #[cfg(feature = "kafka")]

@@ -23,7 +23,7 @@ pub async fn run(
     let cancel = CancellationToken::new();
     let state = AppState {
         pool,
-        keys: JwtKeys::from_args(&config.auth),
+        keys: JwtKeys::for_service(&config.auth).await?,
         changes: Changes::listen(config.postgres.database_url.clone(), cancel.clone()),
         shutdown: cancel.clone(),
         menus: Default::default(),

@@ -88,12 +88,7 @@ mod tests {
     use platform::{Claims, Role};
 
     fn caller(sub: &str) -> Caller {
-        Caller(Claims {
-            sub: sub.into(),
-            role: Role::Customer,
-            stores: Vec::new(),
-            exp: i64::MAX,
-        })
+        Caller(Claims::new(sub, Role::Customer, Vec::new(), i64::MAX))
     }
 
     #[test]

@@ -37,9 +37,7 @@ impl fmt::Display for Service {
 }
 
 fn auth() -> AuthArgs {
-    AuthArgs {
-        jwt_secret: DEVELOPMENT_SECRET.into(),
-    }
+    AuthArgs::with_secret(DEVELOPMENT_SECRET)
 }
 
 pub(crate) fn command_api_config(scratch: &Scratch, addr: SocketAddr) -> command_api::Config {

@@ -187,12 +187,12 @@ pub fn spawn_service(
 
 /// A token for an hour, signed with the development secret the test services use.
 pub fn token(role: Role, sub: &str, stores: &[&str]) -> anyhow::Result<String> {
-    let claims = Claims {
-        sub: sub.into(),
+    let claims = Claims::new(
+        sub,
         role,
-        stores: stores.iter().map(|s| (*s).to_owned()).collect(),
-        exp: chrono::Utc::now().timestamp() + 3600,
-    };
+        stores.iter().map(|s| (*s).to_owned()).collect(),
+        chrono::Utc::now().timestamp() + 3600,
+    );
     JwtKeys::new(DEVELOPMENT_SECRET).mint(&claims)
 }
 

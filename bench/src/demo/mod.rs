@@ -136,14 +136,8 @@ impl Tokens {
     fn mint(auth: &AuthArgs) -> anyhow::Result<Tokens> {
         let keys = JwtKeys::from_args(auth);
         let exp = chrono::Utc::now().timestamp() + 3600;
-        let mint = |role, sub: &str, stores: Vec<String>| {
-            keys.mint(&Claims {
-                sub: sub.to_owned(),
-                role,
-                stores,
-                exp,
-            })
-        };
+        let mint =
+            |role, sub: &str, stores: Vec<String>| keys.mint(&Claims::new(sub, role, stores, exp));
         Ok(Tokens {
             admin: mint(Role::Admin, ADMIN, vec![])?,
             customer: mint(Role::Customer, CUSTOMER, vec![])?,
