@@ -16,6 +16,11 @@ mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
+/// The migration history table: a name of its own, so that the service's
+/// migrations never mix with another's should it be pointed at a shared
+/// database.
+const HISTORY_TABLE: &str = "identity_schema_history";
+
 /// How long a refresh token may be used, unless it is spent or revoked first.
 pub const REFRESH_TOKEN_DAYS: i64 = 30;
 
@@ -23,6 +28,7 @@ pub const REFRESH_TOKEN_DAYS: i64 = 30;
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
     let mut client = pool.get().await.context("getting a Postgres connection")?;
     let report = embedded::migrations::runner()
+        .set_migration_table_name(HISTORY_TABLE)
         .run_async(&mut **client)
         .await
         .context("migrating the identity tables")?;
@@ -194,6 +200,7 @@ pub async fn rotate_refresh(pool: &Pool, token: &str) -> anyhow::Result<Refreshe
     } else if spent {
         revoke_family_of(&tx, family).await?;
         tracing::warn!(%family, %user, "a spent refresh token was replayed: family revoked");
+        metrics::counter!("qsr_identity_refresh_replays_total").increment(1);
         Refreshed::Replayed
     } else {
         tx.execute(

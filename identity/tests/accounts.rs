@@ -109,6 +109,39 @@ async fn an_unknown_email_and_a_wrong_password_answer_alike() {
 }
 
 #[tokio::test]
+async fn the_service_answers_its_probes_document_and_metrics() {
+    let service = Service::start("identity-probes").await;
+    for path in ["/healthz", "/readyz"] {
+        let response = service
+            .http
+            .get(format!("{}{path}", service.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+    let (status, doc) = service.get("/openapi.json", None).await;
+    assert_eq!((status, doc["openapi"].as_str()), (200, Some("3.1.0")));
+    let (status, missing) = service.get("/v1/nothing-here", None).await;
+    assert_eq!((status, missing["code"].as_str()), (404, Some("not_found")));
+    service.login_fails("nobody@example.com").await;
+    let metrics = service
+        .http
+        .get(format!("{}/metrics", service.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("qsr_identity_logins_total{outcome=\"invalid_credentials\"}"),
+        "{metrics}"
+    );
+    service.remove().await;
+}
+
+#[tokio::test]
 async fn weak_passwords_are_refused_with_the_estimators_feedback() {
     let service = Service::start("identity-weak").await;
     for password in ["password123", "short", "barbara@example.com"] {

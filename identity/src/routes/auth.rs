@@ -170,6 +170,8 @@ pub async fn login(
         None => (None, None),
     };
     let matches = blocking(move || password::verify(&password, hash.as_deref())).await?;
+    let outcome = if matches { "ok" } else { "invalid_credentials" };
+    metrics::counter!("qsr_identity_logins_total", "outcome" => outcome).increment(1);
     match user {
         Some(user) if matches => Ok(Json(tokens_for(&state, &user).await?)),
         _ => Err(invalid_credentials()),

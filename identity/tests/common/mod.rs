@@ -151,6 +151,22 @@ impl Service {
     }
 }
 
+impl Service {
+    /// A login of `email` that fails with `401 invalid_credentials`.
+    pub async fn login_fails(&self, email: &str) {
+        let (status, body) = self
+            .post(
+                "/v1/auth/login",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("invalid_credentials"))
+        );
+    }
+}
+
 /// The password the tests register with: strong by the estimator.
 pub const PASSWORD: &str = "violet tractor sings at dawn";
 
