@@ -1,0 +1,16 @@
+//! The identity binary: parses settings, binds, and runs the service.
+
+use anyhow::Context;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = identity::Config::parse();
+    platform::init_tracing();
+    // Secrets show as [REDACTED] (platform::PostgresArgs).
+    tracing::info!(?config, "starting");
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    identity::run(config, listener, platform::shutdown_signal()).await
+}

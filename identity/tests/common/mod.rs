@@ -1,0 +1,192 @@
+//! The identity service in process, on a database of its own.
+
+#![allow(dead_code)] // Each test file uses part of it.
+
+use std::net::SocketAddr;
+
+use platform::HttpLimits;
+use serde_json::{Value, json};
+use testkit::Scratch;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running service and what it was started on.
+pub struct Service {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub scratch: Scratch,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The issuer the tests' services sign as, whatever port they listen on
+/// (as behind a gateway), so a restarted service is the same issuer.
+pub const ISSUER: &str = "https://identity.test";
+/// The audience the tests' services sign for.
+pub const AUDIENCE: &str = "qsr-test";
+
+impl Service {
+    /// A service on a new database.
+    pub async fn start(prefix: &str) -> Service {
+        let scratch = testkit::scratch(prefix, 4).await.unwrap();
+        Service::on(scratch).await
+    }
+
+    /// A service on `scratch`'s database (another one may run on it too).
+    pub async fn on(scratch: Scratch) -> Service {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let config = identity::Config {
+            addr,
+            issuer: ISSUER.to_owned(),
+            audience: AUDIENCE.to_owned(),
+            postgres: scratch.postgres.clone(),
+            http: HttpLimits::default(),
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(identity::run(config, listener, async move {
+            let _ = stopped.await;
+        }));
+        Service {
+            base,
+            http: reqwest::Client::new(),
+            scratch,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the service and waits for it to end.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    /// Stops the service and starts another on its database.
+    pub async fn restart(mut self) -> Service {
+        self.stop().await;
+        Service::on(self.scratch).await
+    }
+
+    /// Stops the service and drops its database. The service uses no
+    /// Kafka: the scratch's topics were never created, and are not deleted.
+    pub async fn remove(mut self) {
+        self.stop().await;
+        testkit::connect(&self.scratch.admin_database_url)
+            .await
+            .unwrap()
+            .execute(
+                &format!(
+                    "drop database if exists {} with (force)",
+                    self.scratch.database
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// `POST path` with a JSON body: the status and the body as JSON (or
+    /// `null` when empty).
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    /// `GET path`, with a bearer token when given.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    /// `PATCH path` with a bearer token and a JSON body.
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    /// Registers `email` with a strong password and answers the tokens.
+    pub async fn register(&self, email: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/v1/auth/register",
+                json!({"email": email, "password": PASSWORD, "name": "Ada Lovelace"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    /// Logs `email` in with the password [`Service::register`] gave it.
+    pub async fn login(&self, email: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/v1/auth/login",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+impl Service {
+    /// A login of `email` that fails with `401 invalid_credentials`.
+    pub async fn login_fails(&self, email: &str) {
+        let (status, body) = self
+            .post(
+                "/v1/auth/login",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("invalid_credentials"))
+        );
+    }
+}
+
+/// The password the tests register with: strong by the estimator.
+pub const PASSWORD: &str = "violet tractor sings at dawn";
+
+async fn answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (status, body)
+}
+
+/// The refresh token of a token answer.
+pub fn refresh_token(tokens: &Value) -> String {
+    tokens["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// The access token of a token answer.
+pub fn access_token(tokens: &Value) -> String {
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
