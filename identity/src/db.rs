@@ -26,16 +26,13 @@ pub const REFRESH_TOKEN_DAYS: i64 = 30;
 
 /// Creates or updates the service's tables.
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
-    let mut client = pool.get().await.context("getting a Postgres connection")?;
-    let report = embedded::migrations::runner()
-        .set_migration_table_name(HISTORY_TABLE)
-        .run_async(&mut **client)
-        .await
-        .context("migrating the identity tables")?;
-    for migration in report.applied_migrations() {
-        tracing::info!(migration = %migration, "applied migration");
-    }
-    Ok(())
+    platform::migrate(
+        pool,
+        embedded::migrations::runner(),
+        HISTORY_TABLE,
+        "the identity tables",
+    )
+    .await
 }
 
 /// An account, without its password hash.

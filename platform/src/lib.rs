@@ -39,7 +39,10 @@ pub use kafka_log::KafkaContext;
 pub use limits::{HttpLimits, with_limits};
 pub use openapi::{BearerAuth, Overload, Refusals, TooMany, openapi_route};
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresArgs, connect_pool, connection, postgres_ready, redact_database_url};
+pub use postgres::{
+    PostgresArgs, connect_pool, connection, migrate, postgres_ready, postgres_ready_check,
+    redact_database_url,
+};
 #[cfg(feature = "postgres")]
 pub use postgres_refusal::refused_data;
 pub use problem::{FieldError, Problem, ProblemBody, with_problem_fallbacks};

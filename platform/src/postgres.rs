@@ -202,6 +202,37 @@ pub async fn connection(pool: &Pool) -> Result<Object, Problem> {
     })
 }
 
+/// Applies a crate's embedded migrations (the runner of its
+/// `refinery::embed_migrations!`) on a connection of `pool`, with their
+/// history in `history_table` (each service its own, so services that share
+/// a database never mix their histories), and logs each one applied; `what`
+/// names the tables in errors.
+pub async fn migrate(
+    pool: &Pool,
+    mut migrations: refinery::Runner,
+    history_table: &str,
+    what: &str,
+) -> anyhow::Result<()> {
+    let mut client = pool.get().await.context("getting a Postgres connection")?;
+    let report = migrations
+        .set_migration_table_name(history_table)
+        .run_async(&mut **client)
+        .await
+        .with_context(|| format!("migrating {what}"))?;
+    for migration in report.applied_migrations() {
+        tracing::info!(migration = %migration, "applied migration");
+    }
+    Ok(())
+}
+
+/// The readiness check of a service whose one dependency is Postgres.
+pub fn postgres_ready_check(pool: Pool) -> crate::ReadyCheck {
+    std::sync::Arc::new(move || {
+        let pool = pool.clone();
+        Box::pin(async move { postgres_ready(&pool).await })
+    })
+}
+
 /// A query to Postgres: the readiness check of the database.
 pub async fn postgres_ready(pool: &Pool) -> anyhow::Result<()> {
     let client = pool.get().await.context("getting a Postgres connection")?;

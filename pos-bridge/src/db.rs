@@ -22,16 +22,13 @@ const HISTORY_TABLE: &str = "pos_bridge_schema_history";
 
 /// Creates or updates the bridge's tables.
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
-    let mut client = pool.get().await.context("getting a Postgres connection")?;
-    let report = embedded::migrations::runner()
-        .set_migration_table_name(HISTORY_TABLE)
-        .run_async(&mut **client)
-        .await
-        .context("migrating the bridge's tables")?;
-    for migration in report.applied_migrations() {
-        tracing::info!(migration = %migration, "applied migration");
-    }
-    Ok(())
+    platform::migrate(
+        pool,
+        embedded::migrations::runner(),
+        HISTORY_TABLE,
+        "the bridge's tables",
+    )
+    .await
 }
 
 /// A ticket to queue for one sink.

@@ -16,17 +16,19 @@ mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
+/// The read models' migration history: refinery's default name, which the
+/// projector has always used.
+const HISTORY_TABLE: &str = "refinery_schema_history";
+
 /// Brings the read-model schema to the newest version.
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
-    let mut client = pool.get().await.context("getting a Postgres connection")?;
-    let report = embedded::migrations::runner()
-        .run_async(&mut **client)
-        .await
-        .context("migrating the read-model schema")?;
-    for migration in report.applied_migrations() {
-        tracing::info!(migration = %migration, "applied migration");
-    }
-    Ok(())
+    platform::migrate(
+        pool,
+        embedded::migrations::runner(),
+        HISTORY_TABLE,
+        "the read-model schema",
+    )
+    .await
 }
 
 /// Migrates the schema, creates the topics if missing, and projects until
