@@ -141,11 +141,14 @@ where
     JwtKeys: FromRef<S>,
 {
     let (mut parts, body) = request.into_parts();
-    if let Ok(caller) = Caller::from_request_parts(&mut parts, &state).await
-        && caller.role() == Role::Customer
-        && let Err(problem) = Placements::from_ref(&state).check(&caller.scope())
-    {
-        return problem.into_response();
+    if let Ok(caller) = Caller::from_request_parts(&mut parts, &state).await {
+        if caller.role() == Role::Customer
+            && let Err(problem) = Placements::from_ref(&state).check(&caller.scope())
+        {
+            return problem.into_response();
+        }
+        // The handler takes the verified caller from here.
+        parts.extensions.insert(caller);
     }
     next.run(Request::from_parts(parts, body)).await
 }

@@ -306,6 +306,11 @@ where
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // A middleware that needed the caller first (command-api's placement
+        // limit) leaves it here, so the token is verified once per request.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
