@@ -13,7 +13,7 @@ TICK=$(getconf CLK_TCK)
 # The processes to account, as "name pid pid ...".
 processes() {
   local name
-  for name in command-api projector query-api pos-bridge; do
+  for name in identity command-api projector query-api pos-bridge; do
     echo "$name $(pgrep -f "target/release/$name( |$)" | tr '\n' ' ')"
   done
   echo "kafka $(pgrep -f 'kafka.Kafka' | tr '\n' ' ')"

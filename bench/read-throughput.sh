@@ -17,15 +17,14 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-3s}
-TOKENS=${TOKENS:-$ROOT/.stack/tokens.env}
 
 die() { echo "read-throughput: $*" >&2; exit 1; }
 
 command -v wrk >/dev/null || die "wrk is missing: apt-get install -y wrk"
-[ -f "$TOKENS" ] || die "no $TOKENS: start the stack with 'make up'"
-# shellcheck source=/dev/null
-. "$TOKENS"
 curl -fsS -o /dev/null "$QUERY_API/readyz" || die "query-api does not answer at $QUERY_API"
+# The demo accounts' tokens, from the identity service (15 minutes: enough).
+CUSTOMER_TOKEN=$("$ROOT/stack/stack.sh" token customer) || die "no customer token; is the stack up (make up)?"
+ADMIN_TOKEN=$("$ROOT/stack/stack.sh" token admin) || die "no admin token; is the stack up (make up)?"
 
 # An order of the store's menu (the demo menu's ids); the server assigns its id.
 body=$(mktemp)

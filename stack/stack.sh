@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The local stack: a real Apache Kafka broker (KRaft) and a project-local
-# PostgreSQL cluster on loopback, the four services, and the demo data
-# (seeded by `loadgen demo`, bench/src/demo/). The Makefile calls this;
+# The local stack: a real Apache Kafka broker (KRaft), a project-local
+# PostgreSQL cluster and a mail sink (SMTP, Debian's aiosmtpd) on loopback,
+# the identity service and the four services that trust its tokens, and the
+# demo accounts and data (seeded by `loadgen demo`, bench/src/demo/). The Makefile calls this;
 # `stack/stack.sh help` lists the commands and the ports' variables.
+# The demo's credential files are sourced from the stack directory.
+# shellcheck disable=SC1090
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +31,9 @@ PG_DATA=$PG_DIR/data
 # directory it belongs to in a file `origin`.
 PG_ELSEWHERE=${QSR_PG_ELSEWHERE:-$(getent passwd postgres 2>/dev/null | cut -d: -f6 || true)}
 PG_DB=qsr
+# The identity service's own database on the same server: personal data
+# lives only there.
+PG_IDENTITY_DB=qsr_identity
 BROKERS=127.0.0.1:$KAFKA_PORT
 LOCAL_DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB
 # A Postgres server of the user's, used instead of the project-local cluster.
@@ -37,14 +43,28 @@ COMMAND_API_PORT=${QSR_COMMAND_API_PORT:-8080}
 QUERY_API_PORT=${QSR_QUERY_API_PORT:-8081}
 POS_BRIDGE_PORT=${QSR_POS_BRIDGE_PORT:-8082}
 PROJECTOR_PORT=${QSR_PROJECTOR_PORT:-8083}
+IDENTITY_PORT=${QSR_IDENTITY_PORT:-8084}
+# The mail sink: a stand-in for the mail relay a real deployment has. It
+# speaks SMTP and writes each message it takes as a file to MAIL_DIR/new.
+MAIL_PORT=${QSR_MAIL_PORT:-2525}
+MAIL_DIR=$STATE/mail
+# Debian's Python, which has the python3-aiosmtpd package (a python3 earlier
+# on the PATH, such as pyenv's, may not).
+MAIL_PYTHON=${QSR_MAIL_PYTHON:-/usr/bin/python3}
 # The demo printer (`pos-bridge print-sink`), the demo store's kitchen.
 PRINT_SINK_PORT=${QSR_PRINT_SINK_PORT:-9100}
 COMMAND_API=http://127.0.0.1:$COMMAND_API_PORT
 QUERY_API=http://127.0.0.1:$QUERY_API_PORT
 POS_BRIDGE=http://127.0.0.1:$POS_BRIDGE_PORT
 PROJECTOR=http://127.0.0.1:$PROJECTOR_PORT
+IDENTITY=http://127.0.0.1:$IDENTITY_PORT
 PRINT_SINK=127.0.0.1:$PRINT_SINK_PORT
-SERVICES=(projector command-api query-api pos-bridge print-sink)
+SERVICES=(identity projector command-api query-api pos-bridge print-sink)
+# The demo accounts' logins (generated once per stack directory) and the
+# demo store's POS client credential, for scripts; mode 600.
+ACCOUNTS=$STATE/accounts.env
+POS_CLIENT=$STATE/pos-client.env
+DEMO_STORE=demo-downtown
 READY_TIMEOUT=${QSR_READY_TIMEOUT:-90}
 # The contract fuzz's schemathesis (PyPI), pinned, in a project-local virtualenv.
 SCHEMATHESIS_VERSION=4.32.5
@@ -61,12 +81,16 @@ usage() {
 Usage: stack/stack.sh COMMAND
 
 Commands:
-  up            start Kafka, Postgres, the services and the demo data in the background
+  up            start Kafka, Postgres, the mail sink, the services and the demo
+                accounts and data in the background
   down          stop everything 'up' or 'run' started
   run           like 'up', in the foreground; Ctrl-C stops everything it started
-  infra-up      start only Kafka and Postgres
-  infra-down    stop only Kafka and Postgres
-  test [ARGS]   run 'cargo test ARGS', starting Kafka and Postgres first if they are
+  infra-up      start only Kafka, Postgres and the mail sink
+  infra-down    stop only Kafka, Postgres and the mail sink
+  token ROLE    print a 15-minute access token of the demo account of ROLE
+                (customer, staff, admin; pos: the demo store's POS client),
+                from the identity service of a running stack
+  test [ARGS]   run 'cargo test ARGS', starting the infrastructure first if it is
                 not running (and stopping them again afterwards); the contract fuzz
                 finds schemathesis through QSR_SCHEMATHESIS
   bench [ARGS]  run the load generator (bench/, 'loadgen --help') against the
@@ -85,6 +109,9 @@ Environment:
   QSR_QUERY_API_PORT    query-api's port (default 8081)
   QSR_POS_BRIDGE_PORT   pos-bridge's port (default 8082)
   QSR_PROJECTOR_PORT    the projector's port (default 8083)
+  QSR_IDENTITY_PORT     the identity service's port (default 8084)
+  QSR_MAIL_PORT         the mail sink's SMTP port (default 2525); mails land in $MAIL_DIR/new
+  QSR_IDENTITY_DATABASE_URL  with DATABASE_URL: identity's database (default: DATABASE_URL)
   QSR_PRINT_SINK_PORT   the demo printer's port, where the demo store's tickets go (default 9100)
   QSR_STACK_DIR         where data, logs and pid files live (default .stack)
 Every service listens on 127.0.0.1; 'bench' finds command-api by the same port.
@@ -102,6 +129,7 @@ ensure_tools() {
   command -v curl >/dev/null || missing+=(curl)
   command -v psql >/dev/null || missing+=(postgresql-client-15)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  "$MAIL_PYTHON" -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
   if [ -z "$EXTERNAL_DATABASE_URL" ] && [ ! -x "$PG_BIN/initdb" ]; then missing+=(postgresql-15); fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
@@ -297,10 +325,20 @@ pg_up() {
   fi
   wait_until "Postgres (127.0.0.1:$PG_PORT)" "$READY_TIMEOUT" pg_query_ok "$(pg_admin_url)" \
     || { tail -n 20 "$PG_DIR/postgres.log" >&2; die "Postgres does not answer a query"; }
-  if ! psql "$(pg_admin_url)" -Atqc "select 1 from pg_database where datname = '$PG_DB'" | grep -q 1; then
-    psql "$(pg_admin_url)" -qc "create database $PG_DB" >/dev/null
-    log "created database $PG_DB"
-  fi
+  local db
+  for db in "$PG_DB" "$PG_IDENTITY_DB"; do
+    if ! psql "$(pg_admin_url)" -Atqc "select 1 from pg_database where datname = '$db'" | grep -q 1; then
+      psql "$(pg_admin_url)" -qc "create database $db" >/dev/null
+      log "created database $db"
+    fi
+  done
+}
+
+# The identity service's database: its own on the local cluster; with
+# DATABASE_URL, QSR_IDENTITY_DATABASE_URL or else the same database.
+identity_db_url() {
+  if [ -n "$EXTERNAL_DATABASE_URL" ]; then echo "${QSR_IDENTITY_DATABASE_URL:-$EXTERNAL_DATABASE_URL}";
+  else echo "postgres://postgres@127.0.0.1:$PG_PORT/$PG_IDENTITY_DB"; fi
 }
 
 # Makes the cluster's directory, owned by `postgres` when we are root. If the
@@ -356,8 +394,39 @@ pg_down() {
   fi
 }
 
+# ---------------------------------------------------------------------------
+# The mail sink
+
+mail_pid() { pid_of mail-sink 'aiosmtpd'; }
+
+# aiosmtpd's Mailbox handler delivers each message into a Maildir: a file
+# per message in MAIL_DIR/new.
+mail_up() {
+  mail_pid >/dev/null && return 0
+  mkdir -p "$MAIL_DIR"/{tmp,new,cur} "$LOGS" "$PIDS"
+  rotate_log "$LOGS/mail-sink.log"
+  log "starting the mail sink on 127.0.0.1:$MAIL_PORT (mails in $MAIL_DIR/new)"
+  setsid "$MAIL_PYTHON" -m aiosmtpd -n -l "127.0.0.1:$MAIL_PORT" \
+    -c aiosmtpd.handlers.Mailbox "$MAIL_DIR" >>"$LOGS/mail-sink.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/mail-sink.pid"
+  wait_until "the mail sink (127.0.0.1:$MAIL_PORT)" "$READY_TIMEOUT" smtp_ok \
+    || { tail -n 20 "$LOGS/mail-sink.log" >&2; die "the mail sink did not start; see $LOGS/mail-sink.log"; }
+}
+
+# The sink answers with its SMTP greeting.
+smtp_ok() { mail_pid >/dev/null && timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MAIL_PORT && head -c 3 <&3" | grep -q 220; }
+
+mail_down() {
+  local pid
+  if pid=$(mail_pid); then stop_pid mail-sink "$pid"; fi
+  rm -f "$PIDS/mail-sink.pid"
+}
+
+# ---------------------------------------------------------------------------
+
 infra_running() {
   kafka_pid >/dev/null || return 1
+  mail_pid >/dev/null || return 1
   if [ -z "$EXTERNAL_DATABASE_URL" ]; then pg_local_running || return 1; fi
 }
 
@@ -365,9 +434,11 @@ infra_up() {
   ensure_tools
   pg_up
   kafka_up
+  mail_up
 }
 
 infra_down() {
+  mail_down
   kafka_down
   pg_down
 }
@@ -378,7 +449,7 @@ infra_down() {
 # The services, and `loadgen` for the demo data.
 build_services() {
   log "building the services (cargo build --release)"
-  (cd "$ROOT" && cargo build --release --quiet -p command-api -p projector -p query-api -p pos-bridge -p bench)
+  (cd "$ROOT" && cargo build --release --quiet -p identity -p command-api -p projector -p query-api -p pos-bridge -p bench)
 }
 
 service_pid() {
@@ -387,6 +458,8 @@ service_pid() {
   pid_of "$name" "$marker"
 }
 
+# Every service trusts only the identity service's tokens: ES256, verified
+# with the keys it publishes, for its issuer and the audience `qsr`.
 start_service() {
   local name=$1
   shift
@@ -394,80 +467,173 @@ start_service() {
   mkdir -p "$LOGS" "$PIDS"
   rotate_log "$LOGS/$name.log"
   QSR_KAFKA_BROKERS=$BROKERS DATABASE_URL=$(pg_url) RUST_LOG=${RUST_LOG:-info} \
+    QSR_JWT_JWKS_URL="$IDENTITY/.well-known/jwks.json" QSR_JWT_ISSUER="$IDENTITY" QSR_JWT_AUDIENCE=qsr \
     setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$PIDS/$name.pid"
 }
 
 http_ok() { curl -fsS -o /dev/null "$1" 2>/dev/null; }
 
+# wait_ready NAME URL: until NAME answers URL/readyz, or dies trying.
+wait_ready() {
+  wait_until "$1" "$READY_TIMEOUT" http_ok "$2/readyz" \
+    || { tail -n 20 "$LOGS/$1.log" >&2; die "$1 did not become ready; see $LOGS/$1.log"; }
+}
+
 services_up() {
   build_services
   local bin=$ROOT/target/release
+  # Identity first: the others fetch its keys at start.
+  start_service identity env QSR_IDENTITY_ADDR="127.0.0.1:$IDENTITY_PORT" QSR_IDENTITY_ISSUER="$IDENTITY" \
+    QSR_IDENTITY_AUDIENCE=qsr DATABASE_URL="$(identity_db_url)" QSR_SMTP_URL="smtp://127.0.0.1:$MAIL_PORT" \
+    "$bin/identity"
+  wait_ready identity "$IDENTITY"
+  ensure_demo_accounts
+  ensure_pos_client
   start_service print-sink env QSR_PRINT_SINK_ADDR="$PRINT_SINK" "$bin/pos-bridge" print-sink
   start_service projector env QSR_PROJECTOR_ADDR="127.0.0.1:$PROJECTOR_PORT" "$bin/projector"
   start_service command-api env QSR_COMMAND_API_ADDR="127.0.0.1:$COMMAND_API_PORT" "$bin/command-api"
   start_service query-api env QSR_QUERY_API_ADDR="127.0.0.1:$QUERY_API_PORT" "$bin/query-api"
-  # The demo store's kitchen settings, with this stack's ports, and a pos
-  # token for the bridge's feedback endpoints (the settings file leaves
-  # secrets to the environment).
+  # The demo store's kitchen settings, with this stack's ports, and the
+  # demo store's POS client credential (the settings file leaves secrets to
+  # the environment): the bridge gets its `pos` tokens from identity.
   start_service pos-bridge env QSR_POS_BRIDGE_ADDR="127.0.0.1:$POS_BRIDGE_PORT" \
     QSR_POS_BRIDGE_CONFIG="$ROOT/stack/demo/pos-bridge.toml" \
     QSR_BRIDGE_COMMAND_API_URL="$COMMAND_API" \
+    QSR_BRIDGE_TOKEN_URL="$IDENTITY/v1/auth/token" \
     QSR_BRIDGE_STORE_DEMO_DOWNTOWN_PRINTERS="$PRINT_SINK" \
-    QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_TOKEN="$(mint --role pos --sub demo-bridge --store demo-downtown)" \
+    QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_CLIENT_ID="$POS_CLIENT_ID" \
+    QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_CLIENT_SECRET="$POS_CLIENT_SECRET" \
     "$bin/pos-bridge"
-  local svc url
+  local svc
   for svc in "projector $PROJECTOR" "command-api $COMMAND_API" \
              "query-api $QUERY_API" "pos-bridge $POS_BRIDGE"; do
-    url=${svc#* }
-    wait_until "${svc%% *}" "$READY_TIMEOUT" http_ok "$url/readyz" \
-      || { tail -n 20 "$LOGS/${svc%% *}.log" >&2; die "${svc%% *} did not become ready; see $LOGS/${svc%% *}.log"; }
+    wait_ready "${svc%% *}" "${svc#* }"
   done
 }
 
 services_down() {
   local name pid
-  # Producers first, so nothing new arrives while the consumers drain.
-  for name in command-api pos-bridge query-api projector print-sink; do
+  # Producers first, so nothing new arrives while the consumers drain;
+  # identity last, as the others fetch its keys.
+  for name in command-api pos-bridge query-api projector print-sink identity; do
     if pid=$(service_pid "$name"); then stop_pid "$name" "$pid"; fi
     rm -f "$PIDS/$name.pid"
   done
 }
 
-# Mints a development token with the built command-api (`command-api token`).
-mint() {
-  "$ROOT/target/release/command-api" token --ttl-hours 720 "$@"
+# ---------------------------------------------------------------------------
+# Demo accounts
+
+# A password for a demo account: 96 random bits, which the identity
+# service's strength rules take.
+new_password() { printf 'demo-%s' "$(head -c 12 /dev/urandom | base64 | tr '+/' 'xy')"; }
+
+# The field NAME of the JSON object on stdin.
+json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+# The demo admin and staff (created with the identity CLI, as an operator
+# creates the first admin) and the customer's login (`loadgen demo`
+# registers it through the API). Their passwords are made once per stack
+# directory and kept in ACCOUNTS; without that file, the demo accounts of an
+# earlier one are replaced, as their passwords went with it.
+ensure_demo_accounts() {
+  local bin=$ROOT/target/release db
+  db=$(identity_db_url)
+  if [ ! -f "$ACCOUNTS" ]; then
+    psql "$db" -qc "delete from users where lower(email) in
+      ('admin@demo.qsr.test', 'staff@demo.qsr.test', 'customer@demo.qsr.test')" >/dev/null
+    (umask 077 && cat >"$ACCOUNTS" <<ACCOUNTS
+QSR_DEMO_ADMIN_EMAIL=admin@demo.qsr.test
+QSR_DEMO_ADMIN_PASSWORD=$(new_password)
+QSR_DEMO_STAFF_EMAIL=staff@demo.qsr.test
+QSR_DEMO_STAFF_PASSWORD=$(new_password)
+QSR_DEMO_CUSTOMER_EMAIL=customer@demo.qsr.test
+QSR_DEMO_CUSTOMER_PASSWORD=$(new_password)
+ACCOUNTS
+    )
+  fi
+  . "$ACCOUNTS"
+  if ! account_exists "$QSR_DEMO_ADMIN_EMAIL"; then
+    printf '%s\n' "$QSR_DEMO_ADMIN_PASSWORD" | DATABASE_URL=$db "$bin/identity" admin create \
+      --email "$QSR_DEMO_ADMIN_EMAIL" --name "Demo Admin" --password-stdin >>"$LOGS/identity.log" 2>&1 \
+      || die "creating the demo admin failed; see $LOGS/identity.log"
+    log "created the demo admin $QSR_DEMO_ADMIN_EMAIL"
+  fi
+  if ! account_exists "$QSR_DEMO_STAFF_EMAIL"; then
+    printf '%s\n' "$QSR_DEMO_STAFF_PASSWORD" | DATABASE_URL=$db "$bin/identity" staff create \
+      --email "$QSR_DEMO_STAFF_EMAIL" --name "Demo Staff" --stores "$DEMO_STORE" --password-stdin \
+      >>"$LOGS/identity.log" 2>&1 || die "creating the demo staff failed; see $LOGS/identity.log"
+    log "created the demo staff $QSR_DEMO_STAFF_EMAIL (store $DEMO_STORE)"
+  fi
 }
 
-# Demo tokens for each role, written to .stack/tokens.env for scripts.
-mint_demo_tokens() {
-  CUSTOMER_TOKEN=$(mint --role customer --sub demo-customer)
-  STAFF_TOKEN=$(mint --role staff --sub demo-staff --store demo-downtown)
-  POS_TOKEN=$(mint --role pos --sub demo-pos --store demo-downtown)
-  ADMIN_TOKEN=$(mint --role admin --sub demo-admin)
-  cat >"$STATE/tokens.env" <<TOKENS
-CUSTOMER_TOKEN=$CUSTOMER_TOKEN
-STAFF_TOKEN=$STAFF_TOKEN
-POS_TOKEN=$POS_TOKEN
-ADMIN_TOKEN=$ADMIN_TOKEN
-TOKENS
+account_exists() {
+  psql "$(identity_db_url)" -Atqc "select 1 from users where lower(email) = lower('$1')" | grep -qx 1
 }
 
-# The demo store, its menu and three orders, through the API; safe to repeat.
+# login EMAIL PASSWORD: an access token from the identity service.
+login() {
+  curl -fsS -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"$2\"}" "$IDENTITY/v1/auth/login" | json_field access_token
+}
+
+# A `pos` token of the demo store's POS client (OAuth 2.0 client credentials).
+pos_token() {
+  curl -fsS -u "$POS_CLIENT_ID:$POS_CLIENT_SECRET" -d grant_type=client_credentials \
+    "$IDENTITY/v1/auth/token" | json_field access_token
+}
+
+# The same, from the credential kept in POS_CLIENT.
+pos_client_token() {
+  . "$POS_CLIENT" && pos_token
+}
+
+# The demo store's POS client credential, issued by the demo admin once and
+# kept in POS_CLIENT (issued again when identity no longer knows it).
+ensure_pos_client() {
+  if [ -f "$POS_CLIENT" ]; then
+      . "$POS_CLIENT"
+    pos_token >/dev/null 2>&1 && return 0
+  fi
+  local admin answer
+  admin=$(login "$QSR_DEMO_ADMIN_EMAIL" "$QSR_DEMO_ADMIN_PASSWORD") || die "the demo admin cannot log in"
+  answer=$(curl -fsS -X POST -H "authorization: Bearer $admin" "$IDENTITY/v1/stores/$DEMO_STORE/pos-clients") \
+    || die "issuing the demo store's POS client credential failed"
+  (umask 077 && cat >"$POS_CLIENT" <<CLIENT
+POS_CLIENT_ID=$(json_field client_id <<<"$answer")
+POS_CLIENT_SECRET=$(json_field client_secret <<<"$answer")
+CLIENT
+  )
+  . "$POS_CLIENT"
+  log "issued a POS client credential for $DEMO_STORE ($POS_CLIENT)"
+}
+
+# The demo store, its menu and three orders, through the API, as the demo
+# accounts; safe to repeat.
 seed_demo() {
-  "$ROOT/target/release/loadgen" --url "$COMMAND_API" demo --query-url "$QUERY_API" \
+  (set -a && . "$ACCOUNTS" && set +a &&
+    QSR_IDENTITY_URL=$IDENTITY "$ROOT/target/release/loadgen" --url "$COMMAND_API" demo --query-url "$QUERY_API") \
     || die "seeding the demo data failed (loadgen demo); see $LOGS"
 }
 
 # Where to look; README.md says the rest.
 banner() {
+  . "$ACCOUNTS"
   cat <<EOF
 
-  QSR is up: command-api $COMMAND_API, query-api $QUERY_API,
-  pos-bridge $POS_BRIDGE, projector $PROJECTOR, demo printer $PRINT_SINK,
-  Kafka $BROKERS, Postgres $(pg_where).
-  Tokens for each role: $STATE/tokens.env.  Logs: $LOGS (make logs).
-  Stop everything with 'make down'. A first order and the rest: README.md.
+  QSR is up: identity $IDENTITY, command-api $COMMAND_API,
+  query-api $QUERY_API, pos-bridge $POS_BRIDGE, projector $PROJECTOR,
+  demo printer $PRINT_SINK, Kafka $BROKERS, Postgres $(pg_where).
+
+  Demo logins (POST $IDENTITY/v1/auth/login):
+    admin     $QSR_DEMO_ADMIN_EMAIL     $QSR_DEMO_ADMIN_PASSWORD
+    staff     $QSR_DEMO_STAFF_EMAIL     $QSR_DEMO_STAFF_PASSWORD  (store $DEMO_STORE)
+    customer  $QSR_DEMO_CUSTOMER_EMAIL  $QSR_DEMO_CUSTOMER_PASSWORD
+  (kept in $ACCOUNTS). A token for scripts: stack/stack.sh token customer
+  Mails (verification, password reset, invitations): $MAIL_DIR/new
+  Logs: $LOGS (make logs). Stop everything with 'make down'.
+  A first order and the rest: README.md.
 
 EOF
 }
@@ -483,9 +649,21 @@ pg_where() {
 cmd_up() {
   infra_up
   services_up
-  mint_demo_tokens
   seed_demo
   banner
+}
+
+# stack.sh token ROLE: an access token of the demo account of ROLE.
+cmd_token() {
+  [ -f "$ACCOUNTS" ] || die "no demo accounts yet: start the stack (make up)"
+  . "$ACCOUNTS"
+  case "${1:-}" in
+    admin) login "$QSR_DEMO_ADMIN_EMAIL" "$QSR_DEMO_ADMIN_PASSWORD" ;;
+    staff) login "$QSR_DEMO_STAFF_EMAIL" "$QSR_DEMO_STAFF_PASSWORD" ;;
+    customer) login "$QSR_DEMO_CUSTOMER_EMAIL" "$QSR_DEMO_CUSTOMER_PASSWORD" ;;
+    pos) pos_client_token ;;
+    *) die "usage: stack/stack.sh token customer|staff|admin|pos" ;;
+  esac || die "the identity service ($IDENTITY) refused or did not answer; is the stack up?"
 }
 
 cmd_down() {
@@ -511,7 +689,7 @@ cmd_run() {
   # Wake up if any service dies, so a crash is not hidden behind a quiet terminal.
   while true; do
     local name
-    for name in projector command-api query-api pos-bridge print-sink; do
+    for name in identity projector command-api query-api pos-bridge print-sink; do
       service_pid "$name" >/dev/null || { log "$name exited; see $LOGS/$name.log"; exit 1; }
     done
     kafka_pid >/dev/null || { log "Kafka exited; see $LOGS/kafka.log"; exit 1; }
@@ -526,21 +704,30 @@ cmd_test() {
   ensure_schemathesis
   infra_up
   (cd "$ROOT" && QSR_KAFKA_BROKERS=$BROKERS QSR_TEST_DATABASE_URL=$(pg_url) QSR_SCHEMATHESIS=$VENV/bin/st \
+    QSR_TEST_SMTP_URL="smtp://127.0.0.1:$MAIL_PORT" QSR_TEST_MAIL_DIR="$MAIL_DIR" \
     cargo test --workspace "$@") || rc=$?
   if [ $started -eq 1 ]; then infra_down; fi
   return $rc
 }
 
+# The load generator places many orders per customer it registers: a stack
+# it starts for itself lets a customer place as many as the load needs (a
+# running one keeps its limits, and the load generator says so on `429`).
 cmd_bench() {
-  if ! curl -fsS -o /dev/null "$COMMAND_API/readyz" 2>/dev/null; then cmd_up; fi
+  if ! curl -fsS -o /dev/null "$COMMAND_API/readyz" 2>/dev/null; then
+    QSR_PLACEMENTS_PER_MINUTE=${QSR_PLACEMENTS_PER_MINUTE:-100000000} \
+      QSR_PLACEMENT_BURST=${QSR_PLACEMENT_BURST:-100000} cmd_up
+  fi
   (cd "$ROOT" && cargo build --release --quiet -p bench)
   log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Kafka, Postgres and the services on this box"
-  "$ROOT/target/release/loadgen" --url "$COMMAND_API" "$@"
+  (set -a && . "$ACCOUNTS" && set +a &&
+    QSR_IDENTITY_URL=$IDENTITY "$ROOT/target/release/loadgen" --url "$COMMAND_API" "$@")
 }
 
 cmd_status() {
   local name pid
   if pid=$(kafka_pid); then echo "kafka        running (pid $pid) on $BROKERS"; else echo "kafka        stopped"; fi
+  if pid=$(mail_pid); then echo "mail-sink    running (pid $pid) on 127.0.0.1:$MAIL_PORT"; else echo "mail-sink    stopped"; fi
   if [ -n "$EXTERNAL_DATABASE_URL" ]; then echo "postgres     external (DATABASE_URL)";
   elif pg_local_running; then echo "postgres     running on 127.0.0.1:$PG_PORT"; else echo "postgres     stopped"; fi
   for name in "${SERVICES[@]}"; do
@@ -564,6 +751,7 @@ case "${1:-help}" in
   infra-down) infra_down ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
+  token) shift; cmd_token "$@" ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   deps) ensure_tools; ensure_rust; ensure_schemathesis; fetch_kafka; check_disk ;;

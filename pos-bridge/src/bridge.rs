@@ -23,6 +23,7 @@ use crate::consumer::{OrderConsumer, StoreRuntime, Wakers};
 use crate::db;
 use crate::delivery::{DeadLetter, Delivery, run_sink};
 use crate::feedback::{self, FeedbackState};
+use crate::pos_tokens::PosTokens;
 use crate::sinks::{Senders, Sink};
 
 /// Runs until `shutdown` completes. Tickets being retried then stay queued in
@@ -82,12 +83,13 @@ pub async fn run(
         .build()
         .context("building the HTTP client")?;
 
+    let tokens = Arc::new(PosTokens::new(http.clone(), &settings));
     let stores: BTreeMap<String, StoreRuntime> = settings
         .stores
         .iter()
         .map(|(id, store)| {
             let runtime = StoreRuntime {
-                sinks: Sink::of_store(store, &settings.command_api_url),
+                sinks: Sink::of_store(id, store, &settings.command_api_url),
                 settings: store.clone(),
             };
             (id.clone(), runtime)
@@ -106,6 +108,7 @@ pub async fn run(
         senders: Senders {
             http: http.clone(),
             printer_timeout: settings.printer_timeout(),
+            tokens: tokens.clone(),
         },
         dead_letter: DeadLetter {
             producer: dead_letter.producer.clone(),
@@ -155,6 +158,7 @@ pub async fn run(
         http,
         command_api_url: settings.command_api_url.clone(),
         tolerance_secs: settings.signature_tolerance_secs,
+        tokens,
     });
     let app = platform::with_limits(feedback, &config.http)
         .merge(platform::health_routes(ready))

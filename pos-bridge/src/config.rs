@@ -2,12 +2,13 @@
 //! values the environment can override (for secrets, mostly); the process's
 //! own settings are flags (`cli.rs`):
 //!
-//! - `QSR_BRIDGE_COMMAND_API_URL`, `QSR_BRIDGE_DEAD_LETTER_TOPIC`,
+//! - `QSR_BRIDGE_COMMAND_API_URL`, `QSR_BRIDGE_TOKEN_URL`, `QSR_BRIDGE_DEAD_LETTER_TOPIC`,
 //!   `QSR_BRIDGE_MAX_ATTEMPTS`, `QSR_BRIDGE_BACKOFF_INITIAL_MS`,
 //!   `QSR_BRIDGE_BACKOFF_MAX_MS`, `QSR_BRIDGE_PRINTER_TIMEOUT_MS`,
 //!   `QSR_BRIDGE_WEBHOOK_TIMEOUT_MS`;
 //! - per store, with its id upper-cased and `-` as `_`:
-//!   `QSR_BRIDGE_STORE_<ID>_POS_TOKEN`, `_FEEDBACK_SECRET`, `_PREP_MINUTES`,
+//!   `QSR_BRIDGE_STORE_<ID>_POS_CLIENT_ID`, `_POS_CLIENT_SECRET`,
+//!   `_FEEDBACK_SECRET`, `_PREP_MINUTES`,
 //!   `_AUTO_ACCEPT`, `_PRINTERS` (comma-separated `host:port`s), and
 //!   `_KDS_<n>_SECRET` for its n-th webhook (from 0).
 
@@ -45,6 +46,11 @@ impl std::fmt::Debug for Secret {
 pub struct Settings {
     /// Where command-api is, for auto-accept and feedback.
     pub command_api_url: String,
+    /// The identity service's token endpoint, where each store's POS client
+    /// credential gets `pos` tokens (e.g. `http://127.0.0.1:8084/v1/auth/token`);
+    /// needed when a store has a `pos_client`.
+    #[serde(default)]
+    pub token_url: Option<String>,
     /// Where tickets go after `max_attempts` failed attempts.
     #[serde(default = "default_dead_letter_topic")]
     pub dead_letter_topic: String,
@@ -89,9 +95,11 @@ pub struct StoreSettings {
     /// Accept each placed order through command-api at once.
     #[serde(default)]
     pub auto_accept: bool,
-    /// The bridge's `pos` token for this store, for command-api.
+    /// The store's POS client credential (issued by an admin with
+    /// `POST /v1/stores/{id}/pos-clients`): the bridge gets its `pos` tokens
+    /// for command-api with it, from `token_url`.
     #[serde(default)]
-    pub pos_token: Option<Secret>,
+    pub pos_client: Option<PosClient>,
     /// Signs POS stock updates and KDS callbacks (besides the webhooks' own secrets).
     #[serde(default)]
     pub feedback_secret: Option<Secret>,
@@ -101,6 +109,14 @@ pub struct StoreSettings {
     /// Kitchen display webhooks.
     #[serde(default)]
     pub kds: Vec<KdsSettings>,
+}
+
+/// A client credential of the OAuth 2.0 client-credentials grant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PosClient {
+    pub id: String,
+    pub secret: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +157,7 @@ impl Settings {
     pub fn new(command_api_url: impl Into<String>) -> Settings {
         Settings {
             command_api_url: command_api_url.into(),
+            token_url: None,
             dead_letter_topic: default_dead_letter_topic(),
             max_attempts: default_max_attempts(),
             backoff_initial_ms: default_backoff_initial_ms(),
@@ -184,6 +201,9 @@ impl Settings {
         if let Some((_, v)) = var("COMMAND_API_URL") {
             self.command_api_url = v;
         }
+        if let Some((_, v)) = var("TOKEN_URL") {
+            self.token_url = Some(v);
+        }
         if let Some((_, v)) = var("DEAD_LETTER_TOPIC") {
             self.dead_letter_topic = v;
         }
@@ -205,8 +225,25 @@ impl Settings {
         for (id, store) in &mut self.stores {
             let prefix = format!("STORE_{}_", id.to_uppercase().replace('-', "_"));
             let var = |suffix: &str| var(&format!("{prefix}{suffix}"));
-            if let Some((_, v)) = var("POS_TOKEN") {
-                store.pos_token = Some(Secret(v));
+            match (var("POS_CLIENT_ID"), var("POS_CLIENT_SECRET"), &mut store.pos_client) {
+                (None, None, _) => {}
+                (id, secret, Some(client)) => {
+                    if let Some((_, v)) = id {
+                        client.id = v;
+                    }
+                    if let Some((_, v)) = secret {
+                        client.secret = Secret(v);
+                    }
+                }
+                (Some((_, id)), Some((_, secret)), None) => {
+                    store.pos_client = Some(PosClient {
+                        id,
+                        secret: Secret(secret),
+                    });
+                }
+                (Some((name, _)), None, None) | (None, Some((name, _)), None) => {
+                    bail!("{name} is set without its pair (_POS_CLIENT_ID and _POS_CLIENT_SECRET)")
+                }
             }
             if let Some((_, v)) = var("FEEDBACK_SECRET") {
                 store.feedback_secret = Some(Secret(v));
@@ -244,6 +281,13 @@ impl Settings {
         if !matches!(url.scheme(), "http" | "https") {
             bail!("command_api_url must be an http or https URL");
         }
+        if let Some(token_url) = &self.token_url {
+            let url = reqwest::Url::parse(token_url)
+                .map_err(|e| anyhow::anyhow!("token_url {token_url:?}: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                bail!("token_url must be an http or https URL");
+            }
+        }
         if self.dead_letter_topic.trim().is_empty() {
             bail!("dead_letter_topic must not be empty");
         }
@@ -277,11 +321,14 @@ impl Settings {
             if store.prep_minutes > 24 * 60 {
                 bail!("stores.{id}.prep_minutes must be at most a day (1440)");
             }
-            if store.auto_accept && store.pos_token.is_none() {
+            if store.auto_accept && store.pos_client.is_none() {
                 bail!(
-                    "stores.{id}: auto_accept needs a pos_token (or QSR_BRIDGE_STORE_{}_POS_TOKEN)",
+                    "stores.{id}: auto_accept needs a pos_client (or QSR_BRIDGE_STORE_{}_POS_CLIENT_ID and _SECRET)",
                     id.to_uppercase().replace('-', "_")
                 );
+            }
+            if store.pos_client.is_some() && self.token_url.is_none() {
+                bail!("stores.{id}.pos_client needs token_url (or QSR_BRIDGE_TOKEN_URL)");
             }
             for printer in &store.printers {
                 let port = printer
@@ -325,12 +372,13 @@ mod tests {
 
     const FILE: &str = r#"
         command_api_url = "http://127.0.0.1:8080"
+        token_url = "http://127.0.0.1:8084/v1/auth/token"
         max_attempts = 5
 
         [stores.downtown-42]
         prep_minutes = 12
         auto_accept = true
-        pos_token = "from-the-file"
+        pos_client = { id = "0b9f3c1e-client", secret = "from-the-file" }
         printers = ["10.0.0.5:9100"]
         kds = [{ url = "http://kds.local/hook", secret = "sixteen-chars-at-least" }]
     "#;
@@ -359,7 +407,7 @@ mod tests {
     fn the_environment_overrides_the_file() {
         let env = |name: &str| match name {
             "QSR_BRIDGE_MAX_ATTEMPTS" => Some("9".to_owned()),
-            "QSR_BRIDGE_STORE_DOWNTOWN_42_POS_TOKEN" => Some("from-env".to_owned()),
+            "QSR_BRIDGE_STORE_DOWNTOWN_42_POS_CLIENT_SECRET" => Some("from-env".to_owned()),
             "QSR_BRIDGE_STORE_DOWNTOWN_42_PRINTERS" => Some("a:1, b:2".to_owned()),
             "QSR_BRIDGE_STORE_DOWNTOWN_42_KDS_0_SECRET" => Some("another-long-secret".to_owned()),
             "QSR_BRIDGE_STORE_DOWNTOWN_42_FEEDBACK_SECRET" => Some("a-feedback-secret".to_owned()),
@@ -368,7 +416,9 @@ mod tests {
         let s = Settings::parse(FILE, env).unwrap();
         assert_eq!(s.max_attempts, 9);
         let store = &s.stores["downtown-42"];
-        assert_eq!(store.pos_token.as_ref().unwrap().expose(), "from-env");
+        let client = store.pos_client.as_ref().unwrap();
+        assert_eq!(client.secret.expose(), "from-env");
+        assert_eq!(client.id, "0b9f3c1e-client", "the file's id, with the env's secret");
         assert_eq!(store.printers, ["a:1", "b:2"]);
         assert_eq!(store.kds[0].secret.expose(), "another-long-secret");
         assert_eq!(
@@ -383,13 +433,17 @@ mod tests {
 
     #[test]
     fn the_demo_settings_files_are_valid() {
-        let token = |name: &str| {
-            (name == "QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_TOKEN").then(|| "minted".to_owned())
+        let client = |name: &str| match name {
+            "QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_CLIENT_ID" => Some("issued-id".to_owned()),
+            "QSR_BRIDGE_STORE_DEMO_DOWNTOWN_POS_CLIENT_SECRET" => Some("issued".to_owned()),
+            "QSR_BRIDGE_TOKEN_URL" => Some("http://127.0.0.1:8084/v1/auth/token".to_owned()),
+            _ => None,
         };
         let local = include_str!("../../stack/demo/pos-bridge.toml");
-        let s = Settings::parse(local, token).unwrap();
+        let s = Settings::parse(local, client).unwrap();
         let demo = &s.stores["demo-downtown"];
-        assert_eq!(demo.pos_token.as_ref().unwrap().expose(), "minted");
+        let pos_client = demo.pos_client.as_ref().unwrap();
+        assert_eq!((pos_client.id.as_str(), pos_client.secret.expose()), ("issued-id", "issued"));
         assert_eq!(demo.printers, ["127.0.0.1:9100"]);
         assert!(Settings::parse(local, no_env).is_ok());
         let compose = include_str!("../../stack/demo/pos-bridge.compose.toml");
@@ -408,7 +462,11 @@ mod tests {
             ),
             (
                 "command_api_url = \"http://x\"\n[stores.s]\nauto_accept = true",
-                "needs a pos_token",
+                "needs a pos_client",
+            ),
+            (
+                "command_api_url = \"http://x\"\n[stores.s]\npos_client = { id = \"a\", secret = \"b\" }",
+                "needs token_url",
             ),
             (
                 "command_api_url = \"http://x\"\n[stores.Bad_Id]\n",

@@ -23,7 +23,9 @@ use serde::Deserialize;
 use utoipa::OpenApi;
 use uuid::Uuid;
 
+use crate::config::Secret;
 use crate::consumer::StoreRuntime;
+use crate::pos_tokens::{PosTokens, TokenError};
 use crate::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
 
 /// What the handlers share.
@@ -33,6 +35,8 @@ pub struct FeedbackState {
     pub http: reqwest::Client,
     pub command_api_url: String,
     pub tolerance_secs: u64,
+    /// The stores' `pos` tokens for command-api.
+    pub tokens: Arc<PosTokens>,
 }
 
 /// `POST /v1/feedback/{store_id}/kds`, `POST /v1/feedback/{store_id}/stock`
@@ -106,9 +110,7 @@ async fn kds(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let Authentic {
-        store,
-        body: callback,
-        ..
+        body: callback, ..
     } = authentic::<KdsCallback>(&state, &store_id, &headers, body)?;
     if callback
         .ticket_id
@@ -140,7 +142,7 @@ async fn kds(
             format!("pos-bridge-kds-{}-{action}", callback.order_id),
         )
         .json(&serde_json::json!({}));
-    forward(store, request, "kds").await
+    forward(&state, &store_id, request, "kds").await
 }
 
 #[utoipa::path(
@@ -157,7 +159,6 @@ async fn stock(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let Authentic {
-        store,
         body: update,
         request_id,
     } = authentic::<StockUpdate>(&state, &store_id, &headers, body)?;
@@ -188,24 +189,23 @@ async fn stock(
         // request to command-api, which answers it without deciding it again.
         .header("idempotency-key", format!("pos-bridge-stock-{request_id}"))
         .json(&serde_json::json!({"available": update.available}));
-    forward(store, request, "stock").await
+    forward(&state, &store_id, request, "stock").await
 }
 
 /// A feedback request whose signature checked out.
-struct Authentic<'a, T> {
-    store: &'a StoreRuntime,
+struct Authentic<T> {
     body: T,
     /// The same for the request and a replay of it: see `Verified::request_id`.
     request_id: String,
 }
 
-/// The store, the body and the request's id once its signature checks out.
-fn authentic<'a, T: serde::de::DeserializeOwned>(
-    state: &'a FeedbackState,
+/// The body and the request's id once its signature checks out.
+fn authentic<T: serde::de::DeserializeOwned>(
+    state: &FeedbackState,
     store_id: &str,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Authentic<'a, T>, Problem> {
+) -> Result<Authentic<T>, Problem> {
     let body = body.map_err(|rejection| {
         let status = rejection.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -244,26 +244,65 @@ fn authentic<'a, T: serde::de::DeserializeOwned>(
     let parsed = serde_json::from_slice(&body)
         .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "malformed_body", e.to_string()))?;
     Ok(Authentic {
-        store,
         body: parsed,
         request_id: verified.request_id(),
     })
 }
 
+/// A `pos` token of `store_id`, or why there is none.
+async fn pos_token(state: &FeedbackState, store_id: &str) -> Result<Secret, Problem> {
+    state.tokens.token(store_id).await.map_err(|error| match error {
+        TokenError::NoCredential(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "pos_token_missing",
+            "the bridge has no POS client credential for this store",
+        ),
+        error => {
+            tracing::warn!(store_id, error = %error, "no pos token");
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "pos_token_unavailable",
+                "the bridge could not get a pos token from the identity service; try again",
+            )
+            .retry_after(1)
+        }
+    })
+}
+
 /// Sends the command with the store's `pos` token and passes the answer on.
+/// A token command-api refuses (`401`) is replaced and the command sent once
+/// more with the new one.
 async fn forward(
-    store: &StoreRuntime,
+    state: &FeedbackState,
+    store_id: &str,
     request: reqwest::RequestBuilder,
     kind: &'static str,
 ) -> Result<Response, Problem> {
-    let token = store.settings.pos_token.as_ref().ok_or_else(|| {
+    let mut token = pos_token(state, store_id).await?;
+    let mut response = send(request.try_clone(), &token, kind).await?;
+    if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+        state.tokens.refused(store_id, &token).await;
+        token = pos_token(state, store_id).await?;
+        response = send(Some(request), &token, kind).await?;
+    }
+    pass_on(response, kind).await
+}
+
+/// One attempt at sending `request` with `token`; a body that cannot be
+/// cloned (never: the bodies are JSON) is an internal error.
+async fn send(
+    request: Option<reqwest::RequestBuilder>,
+    token: &Secret,
+    kind: &'static str,
+) -> Result<reqwest::Response, Problem> {
+    let request = request.ok_or_else(|| {
         Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "pos_token_missing",
-            "the bridge has no pos token for this store",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the command could not be sent again",
         )
     })?;
-    let response = request
+    request
         .bearer_auth(token.expose())
         .send()
         .await
@@ -276,7 +315,11 @@ async fn forward(
                 "command_api_unavailable",
                 "command-api could not be reached; try again",
             )
-        })?;
+        })
+}
+
+/// command-api's answer, as it is.
+async fn pass_on(response: reqwest::Response, kind: &'static str) -> Result<Response, Problem> {
     let status =
         StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     metrics::counter!("qsr_bridge_feedback_total", "kind" => kind, "status" => status.as_str().to_owned())
@@ -367,7 +410,9 @@ enum FeedbackAnswers {
     /// `command_api_unavailable`.
     #[response(status = 502, content_type = "application/problem+json")]
     Unreachable(platform::ProblemBody<'static>),
-    /// `pos_token_missing`; command-api's `unavailable`, passed on; or the
+    /// `pos_token_missing` (no client credential for the store),
+    /// `pos_token_unavailable` (the identity service gave no token);
+    /// command-api's `unavailable`, passed on; or the
     /// server's limits (see `platform::Overload`): `overloaded`, `timeout`,
     /// with `Retry-After`.
     #[response(status = 503, content_type = "application/problem+json")]

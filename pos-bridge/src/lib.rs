@@ -15,6 +15,7 @@ mod db;
 mod delivery;
 pub mod escpos;
 mod feedback;
+mod pos_tokens;
 mod replay;
 pub mod signing;
 mod sinks;
@@ -23,7 +24,7 @@ mod ticket;
 
 pub use bridge::run;
 pub use cli::{Cli, Config, ReplayArgs, SinkArgs, Subcommand};
-pub use config::{KdsSettings, Secret, Settings, StoreSettings};
+pub use config::{KdsSettings, PosClient, Secret, Settings, StoreSettings};
 pub use db::migrate;
 pub use delivery::backoff;
 pub use feedback::KdsEvent;

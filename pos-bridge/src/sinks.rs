@@ -2,6 +2,7 @@
 //! over HTTP, and command-api (for auto-accept). One attempt at a time; the
 //! delivery loop owns retries.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::config::{Secret, StoreSettings};
+use crate::pos_tokens::PosTokens;
 use crate::signing::{SIGNATURE_HEADER, TICKET_HEADER, TIMESTAMP_HEADER, sign};
 use crate::ticket::{Ticket, TicketKind};
 
@@ -25,7 +27,8 @@ pub struct Sink {
 pub enum Target {
     Printer { addr: String },
     Kds { url: String, secret: Secret },
-    CommandApi { base: String, token: Secret },
+    /// With the `pos` tokens of `store`'s client credential.
+    CommandApi { base: String, store: String },
 }
 
 /// Why an attempt failed.
@@ -51,11 +54,12 @@ impl Failure {
 pub struct Senders {
     pub http: reqwest::Client,
     pub printer_timeout: Duration,
+    pub tokens: Arc<PosTokens>,
 }
 
 impl Sink {
     /// A store's sinks, from its settings.
-    pub fn of_store(store: &StoreSettings, command_api_url: &str) -> Vec<Sink> {
+    pub fn of_store(id: &str, store: &StoreSettings, command_api_url: &str) -> Vec<Sink> {
         let mut sinks = Vec::new();
         for addr in &store.printers {
             sinks.push(Sink {
@@ -72,14 +76,12 @@ impl Sink {
                 },
             });
         }
-        if store.auto_accept
-            && let Some(token) = &store.pos_token
-        {
+        if store.auto_accept && store.pos_client.is_some() {
             sinks.push(Sink {
                 name: "command-api".into(),
                 target: Target::CommandApi {
                     base: command_api_url.trim_end_matches('/').to_owned(),
-                    token: token.clone(),
+                    store: id.to_owned(),
                 },
             });
         }
@@ -116,7 +118,7 @@ impl Sink {
                 .await
                 .map_err(|e| Failure::Transient(format!("printer {addr}: {e:#}"))),
             Target::Kds { url, secret } => post_webhook(&senders.http, url, secret, ticket).await,
-            Target::CommandApi { base, token } => accept(&senders.http, base, token, ticket).await,
+            Target::CommandApi { base, store } => accept(senders, base, store, ticket).await,
         }
     }
 }
@@ -185,13 +187,19 @@ async fn post_webhook(
 /// token. An order that moved on already (accepted by staff, cancelled) is
 /// `409`: nothing is left to do.
 async fn accept(
-    http: &reqwest::Client,
+    senders: &Senders,
     base: &str,
-    token: &Secret,
+    store: &str,
     ticket: &Ticket,
 ) -> Result<(), Failure> {
+    let token = senders
+        .tokens
+        .token(store)
+        .await
+        .map_err(|e| Failure::Transient(format!("{e}")))?;
     let url = format!("{base}/v1/orders/{}/accept", ticket.order_id);
-    let response = http
+    let response = senders
+        .http
         .post(&url)
         .bearer_auth(token.expose())
         .header(
@@ -202,6 +210,13 @@ async fn accept(
         .send()
         .await
         .map_err(|e| Failure::Transient(format!("command-api: {e}")))?;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        // The next attempt fetches another token.
+        senders.tokens.refused(store, &token).await;
+        return Err(Failure::Transient(
+            "command-api refused the pos token".into(),
+        ));
+    }
     if response.status() == StatusCode::CONFLICT {
         tracing::info!(order_id = %ticket.order_id, "the order had moved on; not accepted");
         return Ok(());
