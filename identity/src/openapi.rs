@@ -10,9 +10,11 @@ use crate::routes;
 #[openapi(
     info(
         title = "QSR identity",
-        description = "Accounts and tokens. Access tokens are ES256 JWTs (15 minutes; `iss`, \
-                       `aud`, `sub`, `role`, `stores`, `iat`, `exp`, `jti`, a `kid` header) \
-                       verifiable with the keys at `/.well-known/jwks.json`. Refresh tokens \
+        description = "Accounts and tokens. Access tokens are ES256 JWTs (15 minutes, a POS \
+                       device's 10; `iss`, `aud`, `sub`, `role`, `stores`, `iat`, `exp`, `jti`, \
+                       a `kid` header; a customer's also `email_verified` when unverified \
+                       customers may not order) verifiable with the keys at \
+                       `/.well-known/jwks.json`. Refresh tokens \
                        are opaque and single-use: each refresh spends one and issues the next; \
                        presenting a spent one revokes all of its family. Passwords have 10 to \
                        128 characters, no composition rules, and must score at least 3 of 4 \
@@ -24,8 +26,18 @@ use crate::routes;
         routes::auth::login,
         routes::auth::refresh,
         routes::auth::logout,
+        routes::recovery::verify_email,
+        routes::recovery::password_reset,
+        routes::recovery::password_reset_confirm,
+        routes::invitations::accept,
+        routes::oauth_token::token,
         routes::me::get_me,
         routes::me::patch_me,
+        routes::me::delete_me,
+        routes::me::change_password,
+        routes::invitations::create,
+        routes::pos_clients::create,
+        routes::pos_clients::revoke,
         routes::well_known::jwks,
         routes::well_known::openid_configuration,
     ),
@@ -47,8 +59,18 @@ mod tests {
             ("post", "/v1/auth/login"),
             ("post", "/v1/auth/refresh"),
             ("post", "/v1/auth/logout"),
+            ("post", "/v1/auth/verify-email"),
+            ("post", "/v1/auth/password-reset"),
+            ("post", "/v1/auth/password-reset/confirm"),
+            ("post", "/v1/auth/invitations/accept"),
+            ("post", "/v1/auth/token"),
             ("get", "/v1/me"),
             ("patch", "/v1/me"),
+            ("delete", "/v1/me"),
+            ("post", "/v1/me/password"),
+            ("post", "/v1/invitations"),
+            ("post", "/v1/stores/{store_id}/pos-clients"),
+            ("delete", "/v1/stores/{store_id}/pos-clients/{client_id}"),
             ("get", "/.well-known/jwks.json"),
             ("get", "/.well-known/openid-configuration"),
         ] {
