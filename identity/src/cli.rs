@@ -1,6 +1,8 @@
 //! The `identity` binary's command line: without a subcommand it serves;
 //! `admin create` and `staff create` make an account (its password read
-//! from standard input), `keys rotate` rotates the signing key.
+//! from standard input), `keys rotate` rotates the signing key. The
+//! service's settings (`--database-url`, `--key-reload-secs`, …) come from
+//! the environment or before the subcommand.
 
 use std::io::BufRead;
 use std::time::Duration;
@@ -75,8 +77,10 @@ pub enum KeysAction {
 /// Who the account is.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AccountArgs {
+    /// The account's email, unique whatever its case.
     #[arg(long)]
     pub email: String,
+    /// The name shown for the account, 1 to 200 characters.
     #[arg(long)]
     pub name: String,
     /// Read the password from standard input (the only way: it never goes

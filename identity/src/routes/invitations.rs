@@ -95,7 +95,7 @@ const MAX_STORES: usize = 100;
         (status = 422, description = "`validation_failed`", body = platform::ProblemBody,
          content_type = "application/problem+json"),
     ))]
-pub async fn create(
+pub async fn create_invitation(
     State(state): State<AppState>,
     caller: Caller,
     request: JsonRequest<InvitationBody>,
@@ -175,7 +175,7 @@ pub async fn create(
         (status = 422, description = "`weak_password` or `validation_failed`; the token is \
          not spent", body = platform::ProblemBody, content_type = "application/problem+json"),
     ))]
-pub async fn accept(
+pub async fn accept_invitation(
     State(state): State<AppState>,
     WebClient(web): WebClient,
     request: JsonRequest<AcceptBody>,

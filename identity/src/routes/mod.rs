@@ -34,21 +34,24 @@ pub(crate) fn api() -> Router<AppState> {
             "/v1/auth/password-reset/confirm",
             post(recovery::password_reset_confirm),
         )
-        .route("/v1/auth/invitations/accept", post(invitations::accept))
+        .route(
+            "/v1/auth/invitations/accept",
+            post(invitations::accept_invitation),
+        )
         .route("/v1/auth/token", post(oauth_token::token))
         .route(
             "/v1/me",
             get(me::get_me).patch(me::patch_me).delete(me::delete_me),
         )
         .route("/v1/me/password", post(me::change_password))
-        .route("/v1/invitations", post(invitations::create))
+        .route("/v1/invitations", post(invitations::create_invitation))
         .route(
             "/v1/stores/{store_id}/pos-clients",
-            post(pos_clients::create),
+            post(pos_clients::create_pos_client),
         )
         .route(
             "/v1/stores/{store_id}/pos-clients/{client_id}",
-            delete(pos_clients::revoke),
+            delete(pos_clients::revoke_pos_client),
         )
         .route("/.well-known/jwks.json", get(well_known::jwks))
         .route(

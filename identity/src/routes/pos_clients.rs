@@ -49,7 +49,7 @@ fn store_id(store_id: &str) -> Result<(), Problem> {
         (status = 422, description = "`validation_failed`: not a store id",
          body = platform::ProblemBody, content_type = "application/problem+json"),
     ))]
-pub async fn create(
+pub async fn create_pos_client(
     State(state): State<AppState>,
     caller: Caller,
     Path(store): Path<String>,
@@ -88,7 +88,7 @@ pub async fn create(
         (status = 422, description = "`validation_failed`: not a store id",
          body = platform::ProblemBody, content_type = "application/problem+json"),
     ))]
-pub async fn revoke(
+pub async fn revoke_pos_client(
     State(state): State<AppState>,
     caller: Caller,
     Path((store, client_id)): Path<(String, String)>,
