@@ -1,16 +1,16 @@
-//! The service's own Postgres tables: users, refresh tokens (as SHA-256
-//! hashes, in families) and signing keys.
+//! The service's own Postgres tables: users and refresh tokens (as SHA-256
+//! hashes, in families). The mailed tokens, the outbox, invitations, POS
+//! clients and signing keys have files of their own.
 
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::{GenericClient, Pool};
-use rand_core::{OsRng, RngCore};
-use sha2::{Digest, Sha256};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
+
+use crate::role::AccountRole;
+use crate::secret_token;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -66,20 +66,37 @@ impl User {
     }
 }
 
-/// A new customer; `None` when the email (whatever its case) is taken.
-pub async fn insert_customer(
+/// An account to insert.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub role: AccountRole,
+    pub stores: &'a [String],
+    pub email_verified: bool,
+}
+
+/// A new account; `None` when the email (whatever its case) is taken.
+pub async fn insert_user(
     client: &impl GenericClient,
-    email: &str,
-    name: &str,
-    password_hash: &str,
+    user: &NewUser<'_>,
 ) -> anyhow::Result<Option<User>> {
     let inserted = client
         .query_one(
             &format!(
-                "insert into users (id, email, name, password_hash, role)
-                 values ($1, $2, $3, $4, 'customer') returning {USER_COLUMNS}"
+                "insert into users (id, email, name, password_hash, role, stores, email_verified)
+                 values ($1, $2, $3, $4, $5, $6, $7) returning {USER_COLUMNS}"
             ),
-            &[&Uuid::now_v7(), &email, &name, &password_hash],
+            &[
+                &Uuid::now_v7(),
+                &user.email,
+                &user.name,
+                &user.password_hash,
+                &user.role.as_str(),
+                &user.stores,
+                &user.email_verified,
+            ],
         )
         .await;
     match inserted {
@@ -104,6 +121,22 @@ pub async fn user_by_email(
     Ok(row.map(|r| (User::from_row(&r), r.get(8))))
 }
 
+/// The account of `id` and its password hash.
+pub async fn user_with_hash(
+    client: &impl GenericClient,
+    id: Uuid,
+) -> anyhow::Result<Option<(User, String)>> {
+    let row = client
+        .query_opt(
+            &format!("select {USER_COLUMNS} from users where id = $1"),
+            &[&id],
+        )
+        .await
+        .context("reading a user")?;
+    Ok(row.map(|r| (User::from_row(&r), r.get(8))))
+}
+
+/// The account of `id`.
 pub async fn user_by_id(client: &impl GenericClient, id: Uuid) -> anyhow::Result<Option<User>> {
     let row = client
         .query_opt(
@@ -136,26 +169,20 @@ pub async fn update_profile(
     Ok(row.as_ref().map(User::from_row))
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
-/// Issues a refresh token of `family` (a new family at login) to `user`:
-/// 32 random bytes, base64url; only its hash is stored.
+/// Issues a refresh token of `family` (a new family at login) to `user`;
+/// only its hash is stored.
 pub async fn issue_refresh(
     client: &impl GenericClient,
     user: Uuid,
     family: Uuid,
 ) -> anyhow::Result<String> {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = secret_token::generate();
     let expires_at = Utc::now() + Duration::days(REFRESH_TOKEN_DAYS);
     client
         .execute(
             "insert into refresh_tokens (token_hash, family_id, user_id, expires_at)
              values ($1, $2, $3, $4)",
-            &[&token_hash(&token), &family, &user, &expires_at],
+            &[&secret_token::hash(&token), &family, &user, &expires_at],
         )
         .await
         .context("storing a refresh token")?;
@@ -183,7 +210,7 @@ pub async fn rotate_refresh(pool: &Pool, token: &str) -> anyhow::Result<Refreshe
         .query_opt(
             "select family_id, user_id, spent, revoked, expires_at > now()
                from refresh_tokens where token_hash = $1 for update",
-            &[&token_hash(token)],
+            &[&secret_token::hash(token)],
         )
         .await
         .context("reading a refresh token")?;
@@ -202,7 +229,7 @@ pub async fn rotate_refresh(pool: &Pool, token: &str) -> anyhow::Result<Refreshe
     } else {
         tx.execute(
             "update refresh_tokens set spent = true where token_hash = $1",
-            &[&token_hash(token)],
+            &[&secret_token::hash(token)],
         )
         .await
         .context("spending a refresh token")?;
@@ -231,9 +258,59 @@ pub async fn revoke_family(client: &impl GenericClient, token: &str) -> anyhow::
         .execute(
             "update refresh_tokens set revoked = true where family_id =
                (select family_id from refresh_tokens where token_hash = $1)",
-            &[&token_hash(token)],
+            &[&secret_token::hash(token)],
         )
         .await
         .context("revoking a refresh token family")?;
     Ok(())
+}
+
+/// Revokes every refresh token of `user`, of every family.
+pub async fn revoke_all_of(client: &impl GenericClient, user: Uuid) -> anyhow::Result<()> {
+    client
+        .execute(
+            "update refresh_tokens set revoked = true where user_id = $1",
+            &[&user],
+        )
+        .await
+        .context("revoking a user's refresh tokens")?;
+    Ok(())
+}
+
+/// Sets the password hash of `user`.
+pub async fn set_password(
+    client: &impl GenericClient,
+    user: Uuid,
+    password_hash: &str,
+) -> anyhow::Result<()> {
+    client
+        .execute(
+            "update users set password_hash = $2 where id = $1",
+            &[&user, &password_hash],
+        )
+        .await
+        .context("changing a password")?;
+    Ok(())
+}
+
+/// Marks the email of `user` verified.
+pub async fn mark_verified(client: &impl GenericClient, user: Uuid) -> anyhow::Result<()> {
+    client
+        .execute(
+            "update users set email_verified = true where id = $1",
+            &[&user],
+        )
+        .await
+        .context("marking an email verified")?;
+    Ok(())
+}
+
+/// Deletes the account of `user` and, by the foreign keys' cascades, its
+/// refresh tokens, mailed tokens and queued mails; `false` if it was gone.
+pub async fn delete_user(client: &impl GenericClient, user: Uuid) -> anyhow::Result<bool> {
+    let deleted = client
+        .execute("delete from users where id = $1", &[&user])
+        .await
+        .context("deleting a user")?;
+    Ok(deleted > 0)
 }

@@ -2,8 +2,6 @@
 //! rules, weak ones refused by the `zxcvbn` estimator), hashed with Argon2id
 //! at OWASP's parameters (m=19456 KiB, t=2, p=1).
 
-use std::sync::LazyLock;
-
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -77,16 +75,23 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 
 /// A hash of a password nobody has, verified against when the email is
 /// unknown so that an unknown email costs as long as a wrong password.
-static DUMMY: LazyLock<String> = LazyLock::new(|| {
-    hash("not anyone's password: only spends the time a real check takes").unwrap_or_default()
-});
+/// Computed once at start; a failure fails the start, since a missing dummy
+/// would make unknown emails answer faster than known ones.
+#[derive(Debug, Clone)]
+pub struct DummyHash(String);
+
+impl DummyHash {
+    pub fn new() -> anyhow::Result<DummyHash> {
+        hash("not anyone's password: only spends the time a real check takes").map(DummyHash)
+    }
+}
 
 /// Whether `password` matches the PHC string `stored`; with no stored hash
-/// (an unknown email), spends the same time on a dummy and answers `false`.
-pub fn verify(password: &str, stored: Option<&str>) -> bool {
+/// (an unknown email), spends the same time on `dummy` and answers `false`.
+pub fn verify(password: &str, stored: Option<&str>, dummy: &DummyHash) -> bool {
     let (phc, real) = match stored {
         Some(phc) => (phc, true),
-        None => (DUMMY.as_str(), false),
+        None => (dummy.0.as_str(), false),
     };
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
@@ -105,9 +110,10 @@ mod tests {
     fn hashes_with_argon2id_at_owasp_parameters() {
         let phc = hash("correct horse battery staple").unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(verify("correct horse battery staple", Some(&phc)));
-        assert!(!verify("correct horse battery stapler", Some(&phc)));
-        assert!(!verify("anything at all", None));
+        let dummy = DummyHash::new().unwrap();
+        assert!(verify("correct horse battery staple", Some(&phc), &dummy));
+        assert!(!verify("correct horse battery stapler", Some(&phc), &dummy));
+        assert!(!verify("anything at all", None, &dummy));
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::keys::Jwk;
 /// A JWK Set (RFC 7517).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JwkSet {
-    /// The current key first, then keys retired less than a day ago.
+    /// The key signing now first, then a key about to sign (after a
+    /// rotation) and keys retired less than a day ago.
     pub keys: Vec<Jwk>,
 }
 
@@ -29,7 +30,10 @@ pub struct Discovery {
     /// The `iss` of every token.
     pub issuer: String,
     pub jwks_uri: String,
+    /// Where POS devices get tokens (client credentials).
     pub token_endpoint: String,
+    pub grant_types_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
 }
 
@@ -40,7 +44,9 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Discove
     let issuer = state.signer.issuer.clone();
     Json(Discovery {
         jwks_uri: format!("{issuer}/.well-known/jwks.json"),
-        token_endpoint: format!("{issuer}/v1/auth/login"),
+        token_endpoint: format!("{issuer}/v1/auth/token"),
+        grant_types_supported: vec!["client_credentials"],
+        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
         id_token_signing_alg_values_supported: vec!["ES256"],
         issuer,
     })

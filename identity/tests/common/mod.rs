@@ -2,9 +2,11 @@
 
 #![allow(dead_code)] // Each test file uses part of it.
 
+pub mod mail;
+
 use std::net::SocketAddr;
 
-use platform::HttpLimits;
+use clap::Parser;
 use serde_json::{Value, json};
 use testkit::Scratch;
 use tokio::sync::oneshot;
@@ -15,6 +17,8 @@ pub struct Service {
     pub base: String,
     pub http: reqwest::Client,
     pub scratch: Scratch,
+    /// The flags it was started with, kept for a restart.
+    flags: Vec<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -26,24 +30,41 @@ pub const ISSUER: &str = "https://identity.test";
 pub const AUDIENCE: &str = "qsr-test";
 
 impl Service {
-    /// A service on a new database.
+    /// A service on a new database, whose mail stays queued (no relay).
     pub async fn start(prefix: &str) -> Service {
-        let scratch = testkit::scratch(prefix, 4).await.unwrap();
-        Service::on(scratch).await
+        Service::start_with(prefix, &["--smtp-url", ""]).await
     }
 
-    /// A service on `scratch`'s database (another one may run on it too).
-    pub async fn on(scratch: Scratch) -> Service {
+    /// A service on a new database that sends its mail to the test SMTP
+    /// sink (`QSR_TEST_SMTP_URL`).
+    pub async fn start_with_mail(prefix: &str) -> Service {
+        let smtp = mail::smtp_url();
+        Service::start_with(prefix, &["--smtp-url", &smtp]).await
+    }
+
+    /// A service on a new database, with these flags besides the test
+    /// defaults.
+    pub async fn start_with(prefix: &str, flags: &[&str]) -> Service {
+        let scratch = testkit::scratch(prefix, 4).await.unwrap();
+        let flags = flags.iter().map(|f| f.to_string()).collect();
+        Service::on(scratch, flags).await
+    }
+
+    /// A service on `scratch`'s database (another one may run on it too),
+    /// configured as the binary would be by `flags`.
+    pub async fn on(scratch: Scratch, flags: Vec<String>) -> Service {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let config = identity::Config {
-            addr,
-            issuer: ISSUER.to_owned(),
-            audience: AUDIENCE.to_owned(),
-            postgres: scratch.postgres.clone(),
-            http: HttpLimits::default(),
-        };
+        let mut config = identity::Config::try_parse_from(
+            ["identity", "--issuer", ISSUER, "--audience", AUDIENCE]
+                .into_iter()
+                .map(str::to_owned)
+                .chain(flags.iter().cloned()),
+        )
+        .unwrap();
+        config.addr = addr;
+        config.postgres = scratch.postgres.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(identity::run(config, listener, async move {
             let _ = stopped.await;
@@ -52,6 +73,7 @@ impl Service {
             base,
             http: reqwest::Client::new(),
             scratch,
+            flags,
             stop: Some(stop),
             task: Some(task),
         }
@@ -67,10 +89,24 @@ impl Service {
         }
     }
 
-    /// Stops the service and starts another on its database.
-    pub async fn restart(mut self) -> Service {
+    /// Stops the service and starts another on its database, with the
+    /// same flags.
+    pub async fn restart(self) -> Service {
+        let flags = self.flags.clone();
+        self.restart_with(flags).await
+    }
+
+    /// Stops the service and starts another on its database with `flags`.
+    pub async fn restart_with(mut self, flags: Vec<String>) -> Service {
         self.stop().await;
-        Service::on(self.scratch).await
+        Service::on(self.scratch, flags).await
+    }
+
+    /// A connection to the service's database, to look at its rows.
+    pub async fn database(&self) -> tokio_postgres::Client {
+        testkit::connect(&self.scratch.postgres.database_url)
+            .await
+            .unwrap()
     }
 
     /// Stops the service and drops its database. The service uses no
@@ -102,6 +138,49 @@ impl Service {
             .await
             .unwrap();
         answer(response).await
+    }
+
+    /// `POST path` with a bearer token and a JSON body.
+    pub async fn post_as(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    /// `DELETE path` with a bearer token.
+    pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    /// Creates an admin directly, as `identity admin create` does, and logs
+    /// it in: its tokens.
+    pub async fn admin(&self, email: &str) -> Value {
+        identity::accounts::create(
+            &self.scratch.postgres,
+            identity::accounts::NewAccount {
+                email: email.to_owned(),
+                name: "Grace Admin".to_owned(),
+                password: PASSWORD.to_owned(),
+                role: identity::AccountRole::Admin,
+                stores: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+        self.login(email).await
     }
 
     /// `GET path`, with a bearer token when given.
@@ -189,4 +268,15 @@ pub fn refresh_token(tokens: &Value) -> String {
 /// The access token of a token answer.
 pub fn access_token(tokens: &Value) -> String {
     tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The claims of an access token, unverified (the tests that check the
+/// signature do so apart).
+pub fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }
