@@ -26,7 +26,6 @@ mod pos_clients;
 mod role;
 mod routes;
 mod secret_token;
-mod serve;
 mod server;
 mod throttle;
 mod validate;

@@ -79,7 +79,7 @@ pub async fn run(
         Duration::from_secs(config.key_reload_secs),
     ));
     tracing::info!(addr = %listener.local_addr()?, "identity listening");
-    let served = crate::serve::serve(listener, app(state, &config.http), &config.http, shutdown)
+    let served = platform::serve(listener, app(state, &config.http), &config.http, shutdown)
         .await
         .context("serving HTTP");
     // A mail cut off mid-send is sent again once its lease runs out.

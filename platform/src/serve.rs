@@ -1,15 +1,20 @@
 //! Serving a router over HTTP/1.1 the one way every service does: with a
-//! header-read timeout, which `axum::serve` cannot set, and a graceful
-//! shutdown that stops accepting and drains the connections in hand.
+//! header-read timeout, which `axum::serve` cannot set, a graceful shutdown
+//! that stops accepting and drains the connections in hand, and each request
+//! told its connection's peer address (`ConnectInfo<SocketAddr>`, as
+//! `axum::serve` with connect info gives it; identity throttles logins by it).
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 use crate::HttpLimits;
 
@@ -28,7 +33,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -41,8 +46,16 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone());
-        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let service = router.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(peer));
+                request
+            },
+        );
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             // A client that goes away or is too slow ends its connection; that

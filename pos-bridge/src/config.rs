@@ -225,7 +225,11 @@ impl Settings {
         for (id, store) in &mut self.stores {
             let prefix = format!("STORE_{}_", id.to_uppercase().replace('-', "_"));
             let var = |suffix: &str| var(&format!("{prefix}{suffix}"));
-            match (var("POS_CLIENT_ID"), var("POS_CLIENT_SECRET"), &mut store.pos_client) {
+            match (
+                var("POS_CLIENT_ID"),
+                var("POS_CLIENT_SECRET"),
+                &mut store.pos_client,
+            ) {
                 (None, None, _) => {}
                 (id, secret, Some(client)) => {
                     if let Some((_, v)) = id {
@@ -418,7 +422,10 @@ mod tests {
         let store = &s.stores["downtown-42"];
         let client = store.pos_client.as_ref().unwrap();
         assert_eq!(client.secret.expose(), "from-env");
-        assert_eq!(client.id, "0b9f3c1e-client", "the file's id, with the env's secret");
+        assert_eq!(
+            client.id, "0b9f3c1e-client",
+            "the file's id, with the env's secret"
+        );
         assert_eq!(store.printers, ["a:1", "b:2"]);
         assert_eq!(store.kds[0].secret.expose(), "another-long-secret");
         assert_eq!(
@@ -443,7 +450,10 @@ mod tests {
         let s = Settings::parse(local, client).unwrap();
         let demo = &s.stores["demo-downtown"];
         let pos_client = demo.pos_client.as_ref().unwrap();
-        assert_eq!((pos_client.id.as_str(), pos_client.secret.expose()), ("issued-id", "issued"));
+        assert_eq!(
+            (pos_client.id.as_str(), pos_client.secret.expose()),
+            ("issued-id", "issued")
+        );
         assert_eq!(demo.printers, ["127.0.0.1:9100"]);
         assert!(Settings::parse(local, no_env).is_ok());
         let compose = include_str!("../../stack/demo/pos-bridge.compose.toml");

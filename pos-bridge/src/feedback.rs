@@ -109,9 +109,8 @@ async fn kds(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let Authentic {
-        body: callback, ..
-    } = authentic::<KdsCallback>(&state, &store_id, &headers, body)?;
+    let Authentic { body: callback, .. } =
+        authentic::<KdsCallback>(&state, &store_id, &headers, body)?;
     if callback
         .ticket_id
         .as_ref()
@@ -251,22 +250,26 @@ fn authentic<T: serde::de::DeserializeOwned>(
 
 /// A `pos` token of `store_id`, or why there is none.
 async fn pos_token(state: &FeedbackState, store_id: &str) -> Result<Secret, Problem> {
-    state.tokens.token(store_id).await.map_err(|error| match error {
-        TokenError::NoCredential(_) => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "pos_token_missing",
-            "the bridge has no POS client credential for this store",
-        ),
-        error => {
-            tracing::warn!(store_id, error = %error, "no pos token");
-            Problem::new(
+    state
+        .tokens
+        .token(store_id)
+        .await
+        .map_err(|error| match error {
+            TokenError::NoCredential(_) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "pos_token_unavailable",
-                "the bridge could not get a pos token from the identity service; try again",
-            )
-            .retry_after(1)
-        }
-    })
+                "pos_token_missing",
+                "the bridge has no POS client credential for this store",
+            ),
+            error => {
+                tracing::warn!(store_id, error = %error, "no pos token");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "pos_token_unavailable",
+                    "the bridge could not get a pos token from the identity service; try again",
+                )
+                .retry_after(1)
+            }
+        })
 }
 
 /// Sends the command with the store's `pos` token and passes the answer on.

@@ -25,10 +25,18 @@ pub struct Sink {
 
 #[derive(Debug, Clone)]
 pub enum Target {
-    Printer { addr: String },
-    Kds { url: String, secret: Secret },
+    Printer {
+        addr: String,
+    },
+    Kds {
+        url: String,
+        secret: Secret,
+    },
     /// With the `pos` tokens of `store`'s client credential.
-    CommandApi { base: String, store: String },
+    CommandApi {
+        base: String,
+        store: String,
+    },
 }
 
 /// Why an attempt failed.
