@@ -100,6 +100,9 @@ pub async fn run(url: &str, args: &LagArgs) -> anyhow::Result<()> {
         tally.error_count(),
         tally.errors
     );
+    if let Some(hint) = place::rate_limit_hint(&tally) {
+        println!("{hint}");
+    }
     println!(
         "place latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
         tally.ms(0.50),

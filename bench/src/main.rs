@@ -16,6 +16,7 @@
 mod catchup;
 mod demo;
 mod history;
+mod identity;
 mod lag;
 mod place;
 
@@ -49,8 +50,9 @@ enum Command {
     ///
     /// Publishes the store `demo-downtown` and its menu (stack/demo/store.json,
     /// menu.json) through command-api (--url), places three orders of the
-    /// customer `demo-customer` and takes one to accepted and one to ready,
-    /// then reads each back from query-api. `make up` runs it.
+    /// demo customer and takes one to accepted and one to ready, then reads
+    /// each back from query-api; the tokens come from identity (the admin and
+    /// staff log in, the customer registers or logs in). `make up` runs it.
     Demo(demo::DemoArgs),
 }
 

@@ -4,18 +4,26 @@
 //! At a fixed rate each client sends on a schedule and latency counts from
 //! when a request was due, so a slow server cannot hide its queueing
 //! (coordinated omission).
+//!
+//! The tokens come from the identity service: the admin logs in, and each
+//! client registers a customer of its own at the start and places every
+//! order as that customer. command-api limits one customer's placements (10
+//! a minute by default), so the stack under test must raise that limit
+//! (`QSR_PLACEMENTS_PER_MINUTE`, `QSR_PLACEMENT_BURST`); the report says so
+//! when it met `429`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use hdrhistogram::Histogram;
-use platform::{AuthArgs, Claims, JwtKeys, Role};
 use serde_json::{Value, json};
 use testkit::fixtures::{Order, StoreProfile, usd};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use uuid::Uuid;
+
+use crate::identity::{Identity, IdentityArgs, register_customers};
 
 /// Who places the orders, and where: shared by `place` and `lag`.
 #[derive(Debug, Clone, clap::Args)]
@@ -33,8 +41,15 @@ pub struct Load {
     #[arg(long, default_value = "bench")]
     pub store_prefix: String,
     #[command(flatten)]
-    pub auth: AuthArgs,
+    pub identity: IdentityArgs,
 }
+
+/// How many registrations are sent to identity at once.
+const REGISTERING_AT_ONCE: usize = 8;
+
+/// The longest run: identity's access tokens live 15 minutes, and the
+/// clients do not refresh theirs.
+const LONGEST_RUN_SECS: u64 = 14 * 60;
 
 /// `loadgen place` (also what `loadgen` runs without a subcommand).
 #[derive(Debug, Clone, clap::Args)]
@@ -98,9 +113,17 @@ impl Tally {
     }
 }
 
-pub fn token(keys: &JwtKeys, role: Role, sub: &str) -> anyhow::Result<String> {
-    let exp = chrono::Utc::now().timestamp() + 24 * 3600;
-    keys.mint(&Claims::new(sub, role, vec![], exp))
+/// What to tell the operator when command-api limited the placements.
+pub fn rate_limit_hint(tally: &Tally) -> Option<String> {
+    let limited = tally.errors.get("429").copied().unwrap_or(0);
+    (limited > 0).then(|| {
+        format!(
+            "command-api answered 429 rate_limited {limited} times: each client places every \
+             order as its one customer, and command-api limits one customer's placements; \
+             raise the limit on the stack under test (QSR_PLACEMENTS_PER_MINUTE and \
+             QSR_PLACEMENT_BURST of command-api, e.g. 1000000 each)"
+        )
+    })
 }
 
 fn menu() -> Value {
@@ -204,13 +227,23 @@ pub async fn drive(
     duration: u64,
     placed: Option<mpsc::UnboundedSender<Placed>>,
 ) -> anyhow::Result<Tally> {
-    let keys = JwtKeys::from_args(&load.auth);
+    if load.warmup + duration > LONGEST_RUN_SECS {
+        bail!(
+            "a run of at most {LONGEST_RUN_SECS} s (warm-up included): identity's access tokens \
+             live 15 minutes and the clients do not refresh them"
+        );
+    }
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(load.clients as usize)
         .build()?;
-    let stores = setup(&http, url, load, &token(&keys, Role::Admin, "bench-admin")?)
+    let identity = Identity::new(http.clone(), &load.identity.identity_url);
+    let admin = identity.admin(&load.identity).await?;
+    let stores = setup(&http, url, load, &admin)
         .await
         .context("creating the stores")?;
+    let customers = register_customers(&identity, load.clients, REGISTERING_AT_ONCE)
+        .await
+        .context("registering the clients' customers with identity")?;
     let start = Instant::now() + Duration::from_millis(200);
     let measured_from = start + Duration::from_secs(load.warmup);
     let end = measured_from + Duration::from_secs(duration);
@@ -218,12 +251,12 @@ pub async fn drive(
     let interval = (rate > 0).then(|| Duration::from_secs_f64(load.clients as f64 / rate as f64));
     let mut clients = tokio::task::JoinSet::new();
     for c in 0..load.clients {
-        let (http, url, stores, placed, keys) = (
+        let (http, url, stores, placed, customer) = (
             http.clone(),
             url.to_owned(),
             stores.clone(),
             placed.clone(),
-            keys.clone(),
+            customers[c as usize].clone(),
         );
         let first = start
             + interval.map_or(Duration::ZERO, |i| {
@@ -233,12 +266,7 @@ pub async fn drive(
             let mut tally = Tally::new()?;
             let mut rng = fastrand::Rng::with_seed(c as u64 + 1);
             let mut due = first;
-            let mut n = 0u64;
             loop {
-                n += 1;
-                // Each order comes from another customer, as in a store's
-                // day: one customer's orders are rate-limited by command-api.
-                let customer = token(&keys, Role::Customer, &format!("bench-customer-{c}-{n}"))?;
                 if interval.is_none() {
                     // Flat out: the next request is due as soon as the last answered.
                     due = Instant::now().max(first);
@@ -328,5 +356,8 @@ pub async fn run(url: &str, args: &PlaceArgs) -> anyhow::Result<()> {
         total.ms(0.99),
         total.max_ms()
     );
+    if let Some(hint) = rate_limit_hint(&total) {
+        println!("{hint}");
+    }
     Ok(())
 }

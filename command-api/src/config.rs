@@ -1,53 +1,14 @@
-//! Settings, from flags or environment variables, with local defaults, and the
-//! `token` subcommand that mints development tokens.
+//! Settings, from flags or environment variables, with local defaults.
 
 use std::net::SocketAddr;
 
-use platform::{AuthArgs, HttpLimits, KafkaArgs, Role};
+use platform::{AuthArgs, HttpLimits, KafkaArgs};
 
 use crate::limits::Limits;
 
 /// Takes order and store commands over HTTP and appends their events to Kafka.
-#[derive(Debug, clap::Parser)]
-#[command(
-    name = "command-api",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Subcommand>,
-    #[command(flatten)]
-    pub config: Config,
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum Subcommand {
-    /// Print a signed bearer token (HS256, with QSR_JWT_SECRET) for development.
-    Token(TokenArgs),
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct TokenArgs {
-    /// The bearer's role.
-    #[arg(long, value_enum)]
-    pub role: Role,
-    /// Who the bearer is: the customer id of a customer.
-    #[arg(long)]
-    pub sub: String,
-    /// A store a staff or pos token may act on (repeat for several).
-    #[arg(long = "store")]
-    pub stores: Vec<String>,
-    /// Hours until the token expires.
-    #[arg(long, default_value_t = 24)]
-    pub ttl_hours: i64,
-    #[command(flatten)]
-    pub auth: AuthArgs,
-}
-
-/// The service's settings.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "command-api", version, about)]
 pub struct Config {
     /// Address to serve HTTP on.
     #[arg(long, env = "QSR_COMMAND_API_ADDR", default_value = "127.0.0.1:8080")]

@@ -16,18 +16,7 @@ mod routes;
 mod server;
 mod writer;
 
-pub use config::{Cli, Config, Subcommand, TokenArgs};
+pub use config::Config;
 pub use limits::Limits;
 pub use openapi::ApiDoc;
 pub use server::{app, run};
-
-/// Mints a token for `args`.
-pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
-    let claims = platform::Claims::new(
-        args.sub.clone(),
-        args.role,
-        args.stores.clone(),
-        chrono::Utc::now().timestamp() + args.ttl_hours * 3600,
-    );
-    platform::JwtKeys::from_args(&args.auth).mint(&claims)
-}

@@ -1,74 +1,41 @@
 //! Bearer tokens: JWTs with `sub`, `role`, `stores` and `exp`, as API.md
 //! describes. `401` without a valid token, `403` outside the role or stores.
 //!
-//! Two kinds of verification, chosen by [`AuthArgs`]: with a key set address
-//! (`QSR_JWT_JWKS_URL`), only ES256 tokens signed by a key the identity
-//! service publishes, with its issuer and this service's audience (see
-//! [`crate::jwks`]); without one, HS256 tokens of the shared secret
-//! (`QSR_JWT_SECRET`). The HS256 path is there for now only: issue 12 removes
-//! it, with its built-in development secret, once the identity service and the
-//! test harness mint ES256 tokens.
+//! Only ES256 tokens signed by a key the identity service publishes, with its
+//! issuer and this service's audience, are accepted (see [`crate::jwks`]).
+//! There is no shared secret and no way to mint a token here: the private
+//! keys live only in the identity service (and, for tests, in testkit's test
+//! issuer), so a service's settings cannot be used to forge one.
 
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::Problem;
-use crate::jwks::{JwksSettings, JwksVerifier, MIN_REFRESH};
+use crate::jwks::{JwksError, JwksSettings, JwksVerifier, MIN_REFRESH};
 use crate::startup::retry_at_start;
 
-/// The documented development secret; set `QSR_JWT_SECRET` anywhere else.
-pub const DEVELOPMENT_SECRET: &str = "qsr-development-secret-do-not-use-in-production";
-
-/// The secret is a [`SecretString`]: `Debug` (so a logged `Config`) shows
-/// `[REDACTED]`, and `--help` does not show the environment's value.
+/// Where a service finds the keys of the tokens it accepts. All three are
+/// required: a service without them refuses to start, rather than accept
+/// tokens it cannot check or fall back to a weaker check.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuthArgs {
-    /// Secret of the HS256 tokens (at least 32 bytes in production).
-    #[arg(long, env = "QSR_JWT_SECRET", default_value = DEVELOPMENT_SECRET,
-          hide_default_value = true, hide_env_values = true, value_parser = secret)]
-    pub jwt_secret: SecretString,
     /// Address of the identity service's key set (its
-    /// `/.well-known/jwks.json`). When set, only ES256 tokens signed by a key
-    /// of that set are accepted (HS256 ones are refused and `--jwt-secret` is
-    /// not used), and `--jwt-issuer` and `--jwt-audience` are required. The
-    /// set is fetched at start (retried for a while) and again when a token
-    /// names an unknown `kid`, at most once per 5 s. `http` only (no TLS client
-    /// is linked).
-    #[arg(
-        long,
-        env = "QSR_JWT_JWKS_URL",
-        requires = "jwt_issuer",
-        requires = "jwt_audience"
-    )]
-    pub jwt_jwks_url: Option<String>,
-    /// The only `iss` accepted with `--jwt-jwks-url`.
-    #[arg(long, env = "QSR_JWT_ISSUER")]
-    pub jwt_issuer: Option<String>,
-    /// The `aud` a token must name with `--jwt-jwks-url`, e.g. `qsr`.
-    #[arg(long, env = "QSR_JWT_AUDIENCE")]
-    pub jwt_audience: Option<String>,
-}
-
-impl AuthArgs {
-    /// HS256 tokens of `secret`, no key set.
-    pub fn with_secret(secret: &str) -> AuthArgs {
-        AuthArgs {
-            jwt_secret: SecretString::from(secret),
-            jwt_jwks_url: None,
-            jwt_issuer: None,
-            jwt_audience: None,
-        }
-    }
-}
-
-fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
-    Ok(SecretString::from(value))
+    /// `/.well-known/jwks.json`). Only ES256 tokens signed by a key of that
+    /// set are accepted. The set is fetched at start (retried for a while)
+    /// and again when a token names an unknown `kid`, at most once per 5 s.
+    /// `http` only (no TLS client is linked).
+    #[arg(long, env = "QSR_JWT_JWKS_URL", value_name = "URL")]
+    pub jwt_jwks_url: String,
+    /// The only `iss` accepted: the identity service's issuer.
+    #[arg(long, env = "QSR_JWT_ISSUER", value_name = "ISSUER")]
+    pub jwt_issuer: String,
+    /// The `aud` a token must name, e.g. `qsr`.
+    #[arg(long, env = "QSR_JWT_AUDIENCE", value_name = "AUDIENCE")]
+    pub jwt_audience: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -103,10 +70,11 @@ pub struct Claims {
     pub stores: Vec<String>,
     /// Expiry, in seconds since the epoch.
     pub exp: i64,
-    /// Who issued the token (checked with a key set).
+    /// Who issued the token; always present in a verified token (the
+    /// verifier requires it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
-    /// Whom the token is for (checked with a key set).
+    /// Whom the token is for; always present in a verified token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
     /// When the token was issued, in seconds since the epoch.
@@ -118,7 +86,8 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// Claims with no `iss`, `aud`, `iat` or `jti`, as the HS256 tokens have.
+    /// Claims with no `iss`, `aud`, `iat` or `jti`: a caller made in
+    /// process (a unit test), never one of a request.
     pub fn new(sub: impl Into<String>, role: Role, stores: Vec<String>, exp: i64) -> Claims {
         Claims {
             sub: sub.into(),
@@ -133,20 +102,11 @@ impl Claims {
     }
 }
 
-/// How the tokens of requests are verified, shared by every request: a shared
-/// secret (HS256, can also mint) or a key set (ES256, verifies only).
+/// How the tokens of requests are verified, shared by every request: the
+/// identity service's key set.
 #[derive(Clone)]
 pub struct JwtKeys {
-    kind: KeysKind,
-}
-
-#[derive(Clone)]
-enum KeysKind {
-    Secret {
-        encoding: Arc<EncodingKey>,
-        decoding: Arc<DecodingKey>,
-    },
-    KeySet(Arc<JwksVerifier>),
+    verifier: Arc<JwksVerifier>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -155,53 +115,34 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
-/// Why a token was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    #[error("{0}")]
-    Secret(#[from] jsonwebtoken::errors::Error),
-    #[error("{0}")]
-    KeySet(#[from] crate::jwks::JwksError),
-}
-
 impl JwtKeys {
-    /// HS256 tokens of `secret`.
-    pub fn new(secret: &str) -> JwtKeys {
-        JwtKeys {
-            kind: KeysKind::Secret {
-                encoding: Arc::new(EncodingKey::from_secret(secret.as_bytes())),
-                decoding: Arc::new(DecodingKey::from_secret(secret.as_bytes())),
-            },
-        }
-    }
-
-    /// HS256 tokens of the secret of `args`, for minting (the key set is not
-    /// looked at; a service verifies with [`JwtKeys::for_service`]).
-    pub fn from_args(args: &AuthArgs) -> JwtKeys {
-        JwtKeys::new(args.jwt_secret.expose_secret())
-    }
-
     /// ES256 tokens of a fetched key set.
     pub fn key_set(verifier: JwksVerifier) -> JwtKeys {
         JwtKeys {
-            kind: KeysKind::KeySet(Arc::new(verifier)),
+            verifier: Arc::new(verifier),
         }
     }
 
-    /// What a service verifies with: the key set of `--jwt-jwks-url` when it
-    /// is set (fetched now, retried for [`crate::STARTUP_PATIENCE`]), HS256
-    /// tokens of `--jwt-secret` otherwise.
+    /// What a service verifies with: the key set of `--jwt-jwks-url`, fetched
+    /// now (retried for [`crate::STARTUP_PATIENCE`]), with `--jwt-issuer` and
+    /// `--jwt-audience` pinned.
     pub async fn for_service(args: &AuthArgs) -> anyhow::Result<JwtKeys> {
-        let Some(url) = args.jwt_jwks_url.as_deref().filter(|u| !u.is_empty()) else {
-            return Ok(JwtKeys::from_args(args));
-        };
-        let (Some(issuer), Some(audience)) = (&args.jwt_issuer, &args.jwt_audience) else {
-            anyhow::bail!("--jwt-jwks-url needs --jwt-issuer and --jwt-audience");
-        };
+        let required = [
+            ("QSR_JWT_JWKS_URL", &args.jwt_jwks_url),
+            ("QSR_JWT_ISSUER", &args.jwt_issuer),
+            ("QSR_JWT_AUDIENCE", &args.jwt_audience),
+        ];
+        for (name, value) in required {
+            anyhow::ensure!(
+                !value.trim().is_empty(),
+                "{name} is empty: a service accepts only tokens of the identity service's key \
+                 set, and needs its address, its issuer and the audience"
+            );
+        }
         let settings = JwksSettings {
-            url: url.to_owned(),
-            issuer: issuer.clone(),
-            audience: audience.clone(),
+            url: args.jwt_jwks_url.clone(),
+            issuer: args.jwt_issuer.clone(),
+            audience: args.jwt_audience.clone(),
             min_refresh: MIN_REFRESH,
         };
         let verifier = retry_at_start("fetching the token keys", || {
@@ -211,31 +152,9 @@ impl JwtKeys {
         Ok(JwtKeys::key_set(verifier))
     }
 
-    /// Signs `claims` into an HS256 token; an error with a key set, whose
-    /// private keys only the identity service holds.
-    pub fn mint(&self, claims: &Claims) -> anyhow::Result<String> {
-        match &self.kind {
-            KeysKind::Secret { encoding, .. } => Ok(jsonwebtoken::encode(
-                &Header::new(Algorithm::HS256),
-                claims,
-                encoding,
-            )?),
-            KeysKind::KeySet(_) => anyhow::bail!("a key set verifies tokens; it cannot mint"),
-        }
-    }
-
-    /// Checks a token's algorithm, signature and times (and, with a key set,
-    /// its issuer and audience).
-    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        match &self.kind {
-            KeysKind::Secret { decoding, .. } => {
-                let mut validation = Validation::new(Algorithm::HS256);
-                validation.leeway = 5;
-                validation.set_required_spec_claims(&["exp", "sub"]);
-                Ok(jsonwebtoken::decode::<Claims>(token, decoding, &validation)?.claims)
-            }
-            KeysKind::KeySet(verifier) => Ok(verifier.verify(token).await?),
-        }
+    /// Checks a token's algorithm, signature, issuer, audience and times.
+    pub async fn verify(&self, token: &str) -> Result<Claims, JwksError> {
+        self.verifier.verify(token).await
     }
 }
 
@@ -340,47 +259,46 @@ mod tests {
         auth: AuthArgs,
     }
 
-    const SECRET: &str = "a-known-secret-of-at-least-32-bytes!";
-
-    #[tokio::test]
-    async fn the_jwt_secret_never_shows_in_debug_output() {
-        let cli = Cli::try_parse_from(["svc", "--jwt-secret", SECRET]).unwrap();
-        assert_eq!(cli.auth.jwt_secret.expose_secret(), SECRET);
-        let shown = format!("{cli:?} {cli:#?}");
-        assert!(!shown.contains(SECRET), "{shown}");
-        assert!(shown.contains("REDACTED"), "{shown}");
-        let literal = AuthArgs::with_secret(SECRET);
-        assert!(!format!("{literal:?}").contains(SECRET));
-        let keys = JwtKeys::from_args(&literal);
-        let token = keys.mint(&claims(Role::Admin, &[], later())).unwrap();
-        let verified = JwtKeys::new(SECRET).verify(&token).await;
-        assert!(verified.is_ok());
-        let default = Cli::try_parse_from(["svc"]).unwrap();
-        assert_eq!(default.auth.jwt_secret.expose_secret(), DEVELOPMENT_SECRET);
-    }
+    const URL: &str = "http://identity:8084/.well-known/jwks.json";
 
     #[test]
-    fn a_key_set_address_needs_an_issuer_and_an_audience() {
-        let url = "http://identity:8084/.well-known/jwks.json";
-        assert!(Cli::try_parse_from(["svc", "--jwt-jwks-url", url]).is_err());
-        let only_iss = ["svc", "--jwt-jwks-url", url, "--jwt-issuer", "i"];
-        assert!(Cli::try_parse_from(only_iss).is_err());
+    fn a_service_without_the_key_set_settings_does_not_start() {
         let all = [
             "svc",
             "--jwt-jwks-url",
-            url,
+            URL,
             "--jwt-issuer",
             "i",
             "--jwt-audience",
             "qsr",
         ];
         let cli = Cli::try_parse_from(all).unwrap();
-        assert_eq!(cli.auth.jwt_jwks_url.as_deref(), Some(url));
-        assert_eq!(cli.auth.jwt_audience.as_deref(), Some("qsr"));
-        assert_eq!(
-            Cli::try_parse_from(["svc"]).unwrap().auth.jwt_jwks_url,
-            None
-        );
+        assert_eq!(cli.auth.jwt_jwks_url, URL);
+        assert_eq!(cli.auth.jwt_issuer, "i");
+        assert_eq!(cli.auth.jwt_audience, "qsr");
+        // Each one missing, or all: clap names what is missing.
+        for missing in [1, 3, 5] {
+            let mut partial = all.to_vec();
+            let flag = partial.remove(missing);
+            partial.remove(missing);
+            let error = Cli::try_parse_from(partial).unwrap_err().to_string();
+            assert!(error.contains(flag), "{flag}: {error}");
+        }
+        let error = Cli::try_parse_from(["svc"]).unwrap_err().to_string();
+        for flag in ["--jwt-jwks-url", "--jwt-issuer", "--jwt-audience"] {
+            assert!(error.contains(flag), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_empty_setting_is_refused_by_name_before_any_fetch() {
+        let args = AuthArgs {
+            jwt_jwks_url: URL.into(),
+            jwt_issuer: " ".into(),
+            jwt_audience: "qsr".into(),
+        };
+        let error = JwtKeys::for_service(&args).await.unwrap_err().to_string();
+        assert!(error.contains("QSR_JWT_ISSUER"), "{error}");
     }
 
     fn claims(role: Role, stores: &[&str], exp: i64) -> Claims {
@@ -394,24 +312,6 @@ mod tests {
 
     fn later() -> i64 {
         chrono::Utc::now().timestamp() + 3600
-    }
-
-    #[tokio::test]
-    async fn a_minted_token_verifies_and_a_foreign_or_expired_one_does_not() {
-        let keys = JwtKeys::new("secret-one-that-is-long-enough-32b");
-        let minted = claims(Role::Staff, &["s-1"], later());
-        let token = keys.mint(&minted).unwrap();
-        assert_eq!(keys.verify(&token).await.unwrap(), minted);
-        let other = JwtKeys::new("another-secret-that-is-long-enough");
-        assert!(other.verify(&token).await.is_err());
-        let expired = keys
-            .mint(&claims(
-                Role::Admin,
-                &[],
-                chrono::Utc::now().timestamp() - 60,
-            ))
-            .unwrap();
-        assert!(keys.verify(&expired).await.is_err());
     }
 
     #[test]

@@ -29,7 +29,7 @@ mod startup;
 mod telemetry;
 mod telemetry_metrics;
 
-pub use auth::{AuthArgs, Caller, Claims, DEVELOPMENT_SECRET, JwtKeys, Role, TokenError};
+pub use auth::{AuthArgs, Caller, Claims, JwtKeys, Role};
 pub use health::{ReadyCheck, health_routes};
 pub use json::{BODY_LIMIT, JsonRequest};
 #[cfg(feature = "kafka")]

@@ -7,7 +7,7 @@ use clap::Parser;
 async fn main() -> anyhow::Result<()> {
     let config = query_api::Config::parse();
     platform::init_tracing();
-    // Secrets show as [REDACTED] (platform::AuthArgs, PostgresArgs).
+    // Secrets show as [REDACTED] (platform::PostgresArgs).
     tracing::info!(?config, "starting");
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

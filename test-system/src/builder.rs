@@ -5,15 +5,16 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use testkit::fixtures::{STORE, Tokens};
 use testkit::{Scratch, Servers};
 
-use crate::instance::{Instance, bind};
+use crate::identity_service::{self, identity_config};
+use crate::instance::{Instance, bind, is_ready, pause_before_next_look};
 use crate::services::{
     bridge_config, command_api_config, projector_config, query_api_config, store_settings,
 };
-use crate::{Service, System};
+use crate::{PATIENCE, Service, System};
 
 /// A change to a service's test settings `C`, made before it starts.
 pub trait Tuner<C>: FnOnce(&mut C) + Send + 'static {}
@@ -59,6 +60,17 @@ impl Builder {
     /// are its defaults.
     pub fn with_bridge(mut self) -> Builder {
         self.services.insert(Service::Bridge);
+        self
+    }
+
+    /// Adds the identity service, started first on the scratch's database;
+    /// command-api and query-api then trust its tokens (its key set, its
+    /// issuer, audience `qsr`) instead of the test issuer's, and
+    /// `system.tokens` come from accounts made through it (see
+    /// `identity_service.rs`; its `pos` token is the test issuer's, refused, since
+    /// identity issues none yet, so the bridge cannot be started with it).
+    pub fn with_identity(mut self) -> Builder {
+        self.services.insert(Service::Identity);
         self
     }
 
@@ -120,13 +132,41 @@ impl Builder {
 
     /// Creates the scratch, starts the services and waits until each is ready.
     pub async fn start(self) -> anyhow::Result<System> {
-        let scratch = Scratch::create(&self.servers).await?;
         let wants = |service| self.services.contains(&service);
+        anyhow::ensure!(
+            !(wants(Service::Identity) && wants(Service::Bridge)),
+            "with_identity() and with_bridge(): the bridge's pos token is the test issuer's, \
+             which services that trust identity refuse (identity issues no pos token yet)"
+        );
+        let scratch = Scratch::create(&self.servers).await?;
+        let http = reqwest::Client::new();
         let mut running = Vec::new();
+        let (auth, tokens) = if wants(Service::Identity) {
+            let listener = bind().await?;
+            let addr = listener.local_addr()?;
+            let config = identity_config(&scratch, addr)?;
+            let instance = Instance::spawn(Service::Identity, listener, |l, stop| {
+                identity::run(config, l, stop)
+            })?;
+            let url = instance.url.clone();
+            let instance = started(&http, instance).await?;
+            running.push(instance);
+            let tokens = identity_service::tokens(
+                &http,
+                &url,
+                &scratch.postgres.database_url,
+                &scratch.suffix,
+            )
+            .await
+            .context("making the test accounts through identity")?;
+            (identity_service::auth_args(addr), tokens)
+        } else {
+            (testkit::auth_args(), Tokens::new()?)
+        };
         let mut command_config = None;
         if wants(Service::CommandApi) {
             let listener = bind().await?;
-            let mut config = command_api_config(&scratch, listener.local_addr()?);
+            let mut config = command_api_config(&scratch, listener.local_addr()?, auth.clone());
             (self.command_api)(&mut config);
             command_config = Some(config.clone());
             running.push(Instance::spawn(
@@ -150,7 +190,8 @@ impl Builder {
         }
         if wants(Service::QueryApi) {
             let listener = bind().await?;
-            let mut config = query_api_config(&scratch.postgres, listener.local_addr()?);
+            let mut config =
+                query_api_config(&scratch.postgres, listener.local_addr()?, auth.clone());
             (self.query_api)(&mut config);
             running.push(Instance::spawn(Service::QueryApi, listener, |l, stop| {
                 query_api::run(config, l, stop)
@@ -181,8 +222,9 @@ impl Builder {
         let urls: Vec<String> = running.iter().map(|i| i.url.clone()).collect();
         let system = System {
             scratch,
-            http: reqwest::Client::new(),
-            tokens: Tokens::new()?,
+            http,
+            tokens,
+            auth,
             printer,
             command_config,
             running: Mutex::new(running),
@@ -191,5 +233,21 @@ impl Builder {
             system.wait_ready(&url).await?;
         }
         Ok(system)
+    }
+}
+
+/// `instance` once it answers `/readyz`; an error if it ends first or is
+/// not ready within [`PATIENCE`].
+async fn started(http: &reqwest::Client, instance: Instance) -> anyhow::Result<Instance> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if instance.is_finished() {
+            let reason = instance.exit_reason().await;
+            bail!("{reason}, while waiting for it to be ready");
+        }
+        if is_ready(http, &instance.url).await {
+            return Ok(instance);
+        }
+        pause_before_next_look(&instance.url, deadline).await?;
     }
 }

@@ -7,7 +7,9 @@
 //!
 //! By default the builder starts command-api, the projector and query-api;
 //! `with_bridge()` adds pos-bridge (the test store's kitchen is a printer the
-//! test holds), `only([...])` starts fewer. A test that starts more
+//! test holds), `with_identity()` the identity service (started first; the
+//! others then trust its tokens instead of the test issuer's), `only([...])`
+//! starts fewer. A test that starts more
 //! instances as it goes (`spawn_command_api`, `spawn_query_api`,
 //! `start_bridge`) gets an [`Instance`] to stop. What the requests carry
 //! (store profile, menu, order bodies, tokens) is in [`testkit::fixtures`],
@@ -18,7 +20,7 @@
 //! those would link the service twice); what needs no service lives in
 //! `testkit`.
 //!
-//! # Adding a service (identity is next)
+//! # Adding a service
 //!
 //! 1. `services.rs`: a variant of [`Service`] with its name, and a function
 //!    that makes its test settings from the scratch and its address, like
@@ -39,11 +41,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod builder;
+mod identity_service;
 mod instance;
 mod services;
 mod system;
 
 pub use builder::{Builder, Tuner};
+pub use identity_service::TEST_PASSWORD;
 pub use instance::{Instance, PATIENCE, eventually};
 pub use services::{Service, store_settings};
 pub use system::System;

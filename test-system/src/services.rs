@@ -1,11 +1,12 @@
 //! The services a test can run, and the settings each runs with in a test:
-//! its names from the test's scratch, the development JWT secret, and limits
-//! that let one test customer place as many orders as it likes.
+//! its names from the test's scratch, the key set it trusts tokens of (the
+//! test issuer's, `testkit::auth_args`, or identity's), and limits that let
+//! one test customer place as many orders as it likes.
 
 use std::fmt;
 use std::net::SocketAddr;
 
-use platform::{AuthArgs, DEVELOPMENT_SECRET, HttpLimits, PostgresArgs, Role};
+use platform::{AuthArgs, HttpLimits, PostgresArgs, Role};
 use pos_bridge::{KdsSettings, Secret, StoreSettings};
 use testkit::Scratch;
 use testkit::fixtures::{FEEDBACK_SECRET, KDS_SECRET};
@@ -13,6 +14,9 @@ use testkit::fixtures::{FEEDBACK_SECRET, KDS_SECRET};
 /// A service of the system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Service {
+    /// Started first when asked for (`with_identity`): the others then trust
+    /// its tokens instead of the test issuer's.
+    Identity,
     CommandApi,
     Projector,
     QueryApi,
@@ -22,6 +26,7 @@ pub enum Service {
 impl Service {
     pub fn name(self) -> &'static str {
         match self {
+            Service::Identity => "identity",
             Service::CommandApi => "command-api",
             Service::Projector => "projector",
             Service::QueryApi => "query-api",
@@ -36,17 +41,17 @@ impl fmt::Display for Service {
     }
 }
 
-fn auth() -> AuthArgs {
-    AuthArgs::with_secret(DEVELOPMENT_SECRET)
-}
-
-pub(crate) fn command_api_config(scratch: &Scratch, addr: SocketAddr) -> command_api::Config {
+pub(crate) fn command_api_config(
+    scratch: &Scratch,
+    addr: SocketAddr,
+    auth: AuthArgs,
+) -> command_api::Config {
     command_api::Config {
         addr,
         kafka: scratch.kafka.clone(),
         group: scratch.name("command-api"),
         transactional_id_prefix: scratch.name("writer"),
-        auth: auth(),
+        auth,
         batch_max: 64,
         transaction_timeout_ms: 10_000,
         ended_order_retention_secs: 86_400,
@@ -73,11 +78,15 @@ pub(crate) fn projector_config(scratch: &Scratch, addr: SocketAddr) -> projector
     }
 }
 
-pub(crate) fn query_api_config(postgres: &PostgresArgs, addr: SocketAddr) -> query_api::Config {
+pub(crate) fn query_api_config(
+    postgres: &PostgresArgs,
+    addr: SocketAddr,
+    auth: AuthArgs,
+) -> query_api::Config {
     query_api::Config {
         addr,
         postgres: postgres.clone(),
-        auth: auth(),
+        auth,
         http: HttpLimits::default(),
         streams_per_caller: 8,
     }
@@ -97,7 +106,8 @@ pub(crate) fn bridge_config(scratch: &Scratch, addr: SocketAddr) -> pos_bridge::
 
 /// A store's settings at the bridge: its tickets go to `printers` and to the
 /// displays at `kds` (signed with [`KDS_SECRET`]); its feedback is checked
-/// with [`FEEDBACK_SECRET`] and sent to command-api with a pos token for it.
+/// with [`FEEDBACK_SECRET`] and sent to command-api with a pos token for it
+/// from the test issuer (`testkit::token`).
 pub fn store_settings(
     store_id: &str,
     printers: &[String],

@@ -1,18 +1,21 @@
 //! testkit: what the integration tests of every crate share: where the local
 //! stack's Kafka and Postgres are (`make test` sets `QSR_KAFKA_BROKERS` and
-//! `QSR_TEST_DATABASE_URL`), test databases and topics, free ports, tokens,
-//! reading a topic back, and the request bodies of [`fixtures`]. No service
-//! depends on it, and it depends on no service, so that every crate's tests
-//! (and the load generator) can use it; starting the services in process for
-//! a test is the `test-system` crate's job.
+//! `QSR_TEST_DATABASE_URL`), test databases and topics, free ports, reading a
+//! topic back, the tests' token issuer (ES256 tokens of a key made per test
+//! process, and forged ones: `issuer.rs`), and the request bodies of
+//! [`fixtures`]. No service depends on it, and it depends on no service, so
+//! that every crate's tests (and the load generator) can use it; starting the
+//! services in process for a test is the `test-system` crate's job.
 
 pub mod fixtures;
+mod issuer;
 mod topics;
 
+pub use issuer::{Forgery, TEST_AUDIENCE, TEST_ISSUER, auth_args, forged_token, jwt_env, token};
 pub use topics::{Record, read_topic};
 
 use anyhow::Context;
-use platform::{Claims, DEVELOPMENT_SECRET, JwtKeys, KafkaArgs, PostgresArgs, Role};
+use platform::{KafkaArgs, PostgresArgs};
 
 /// The test Kafka.
 pub fn brokers() -> String {
@@ -183,17 +186,6 @@ pub fn spawn_service(
         .stderr(std::process::Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-}
-
-/// A token for an hour, signed with the development secret the test services use.
-pub fn token(role: Role, sub: &str, stores: &[&str]) -> anyhow::Result<String> {
-    let claims = Claims::new(
-        sub,
-        role,
-        stores.iter().map(|s| (*s).to_owned()).collect(),
-        chrono::Utc::now().timestamp() + 3600,
-    );
-    JwtKeys::new(DEVELOPMENT_SECRET).mint(&claims)
 }
 
 #[cfg(test)]

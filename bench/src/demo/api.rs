@@ -107,7 +107,8 @@ impl Api {
         let (status, body) = self.send(&call).await?;
         if !status.is_success() {
             let hint = if status == StatusCode::UNAUTHORIZED {
-                " (the demo mints its tokens with QSR_JWT_SECRET: give it the services' secret)"
+                " (the demo's tokens come from identity at QSR_IDENTITY_URL: do command-api and \
+                 query-api trust its key set? QSR_JWT_JWKS_URL, QSR_JWT_ISSUER, QSR_JWT_AUDIENCE)"
             } else {
                 ""
             };

@@ -3,6 +3,10 @@
 //! orders of the demo customer (one placed, one accepted, one ready), then
 //! reads them back from query-api. Running it again changes nothing.
 //!
+//! Its tokens come from the identity service, as an app's do: the admin and
+//! the staff of `demo-downtown` (accounts an operator made with `identity`'s
+//! CLI) log in; the demo customer registers the first time and logs in after.
+//!
 //! Every write can be repeated: the store and menu go out under an
 //! `Idempotency-Key` named after their files' contents (an edited file is
 //! published once more), each order under `demo-order-<n>` (a repeat answers
@@ -12,7 +16,6 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use platform::{AuthArgs, Claims, JwtKeys, Role};
 use reqwest::{Client, Method};
 use schemas::OrderStatus;
 use serde::Serialize;
@@ -23,16 +26,15 @@ use tokio::time::Instant;
 mod api;
 use api::{Api, Call, problem, str_field, u64_field};
 
+use crate::identity::{Identity, IdentityArgs};
+
 /// The demo store; `stack/demo/pos-bridge.toml` sends its tickets to the
 /// demo printer.
 const STORE_ID: &str = "demo-downtown";
 const STORE_FILE: &str = include_str!("../../../stack/demo/store.json");
 const MENU_FILE: &str = include_str!("../../../stack/demo/menu.json");
-/// The token subjects of `stack.sh`'s `.stack/tokens.env`, so its customer
-/// token finds these orders in `/v1/customers/me/orders`.
-const CUSTOMER: &str = "demo-customer";
-const STAFF: &str = "demo-staff";
-const ADMIN: &str = "demo-admin";
+/// The demo customer's name in identity.
+const CUSTOMER_NAME: &str = "Demo Customer";
 
 /// `loadgen demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -45,9 +47,20 @@ pub struct DemoArgs {
     /// for query-api to show what was written.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub wait: u64,
-    /// The tokens are minted with the services' secret.
+    /// identity, and the admin who publishes the store and menu.
     #[command(flatten)]
-    pub auth: AuthArgs,
+    pub identity: IdentityArgs,
+    /// The email of a staff account of `demo-downtown`, which moves the
+    /// orders along.
+    #[arg(long, env = "QSR_DEMO_STAFF_EMAIL")]
+    pub staff_email: Option<String>,
+    #[arg(long, env = "QSR_DEMO_STAFF_PASSWORD", hide_env_values = true)]
+    pub staff_password: Option<String>,
+    /// The demo customer's email: registered the first time, logged in after.
+    #[arg(long, env = "QSR_DEMO_CUSTOMER_EMAIL")]
+    pub customer_email: Option<String>,
+    #[arg(long, env = "QSR_DEMO_CUSTOMER_PASSWORD", hide_env_values = true)]
+    pub customer_password: Option<String>,
 }
 
 /// The placing body of demo order `n`. Its fields serialise in this order, so
@@ -133,16 +146,44 @@ struct Tokens {
 }
 
 impl Tokens {
-    fn mint(auth: &AuthArgs) -> anyhow::Result<Tokens> {
-        let keys = JwtKeys::from_args(auth);
-        let exp = chrono::Utc::now().timestamp() + 3600;
-        let mint =
-            |role, sub: &str, stores: Vec<String>| keys.mint(&Claims::new(sub, role, stores, exp));
+    /// The admin and the staff log in; the customer registers the first
+    /// time and logs in after.
+    async fn from_identity(identity: &Identity, args: &DemoArgs) -> anyhow::Result<Tokens> {
+        let (staff_email, staff_password) = credentials(
+            &args.staff_email,
+            &args.staff_password,
+            "the staff's: --staff-email and --staff-password \
+             (QSR_DEMO_STAFF_EMAIL, QSR_DEMO_STAFF_PASSWORD)",
+        )?;
+        let (customer_email, customer_password) = credentials(
+            &args.customer_email,
+            &args.customer_password,
+            "the customer's: --customer-email and --customer-password \
+             (QSR_DEMO_CUSTOMER_EMAIL, QSR_DEMO_CUSTOMER_PASSWORD)",
+        )?;
         Ok(Tokens {
-            admin: mint(Role::Admin, ADMIN, vec![])?,
-            customer: mint(Role::Customer, CUSTOMER, vec![])?,
-            staff: mint(Role::Staff, STAFF, vec![STORE_ID.to_owned()])?,
+            admin: identity.admin(&args.identity).await?,
+            staff: identity
+                .login(staff_email, staff_password)
+                .await
+                .context("logging the demo staff in")?,
+            customer: identity
+                .register_or_login(customer_email, customer_password, CUSTOMER_NAME)
+                .await
+                .context("registering or logging the demo customer in")?,
         })
+    }
+}
+
+/// An email and a password given together; `which` names the flags.
+fn credentials<'a>(
+    email: &'a Option<String>,
+    password: &'a Option<String>,
+    which: &str,
+) -> anyhow::Result<(&'a str, &'a str)> {
+    match (email, password) {
+        (Some(email), Some(password)) => Ok((email, password)),
+        _ => bail!("the demo needs {which}"),
     }
 }
 
@@ -178,7 +219,10 @@ pub async fn run(command_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
         query_url: args.query_url.trim_end_matches('/').to_owned(),
         wait: Duration::from_secs(args.wait),
     };
-    let tokens = Tokens::mint(&args.auth).context("minting the demo's tokens")?;
+    let identity = Identity::new(api.http.clone(), &args.identity.identity_url);
+    let tokens = Tokens::from_identity(&identity, args)
+        .await
+        .context("getting the demo's tokens from identity")?;
 
     let store_url = format!("{}/v1/stores/{STORE_ID}", api.command_url);
     api.expect(
@@ -245,7 +289,8 @@ pub async fn run(command_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     }
     println!(
         "demo data ready: store {STORE_ID} (menu version {menu_version}) and 3 orders of \
-         {CUSTOMER} ({}); see {}/v1/stores/{STORE_ID}/menu",
+         {} ({}); see {}/v1/stores/{STORE_ID}/menu",
+        args.customer_email.as_deref().unwrap_or_default(),
         statuses.join(", "),
         api.query_url
     );

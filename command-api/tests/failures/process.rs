@@ -36,7 +36,7 @@ pub struct Service {
 impl Service {
     pub async fn start(brokers: &str, suffix: &str) -> Service {
         let port = free_port();
-        let env = vec![
+        let mut env: Vec<(String, String)> = vec![
             ("QSR_COMMAND_API_ADDR".into(), format!("127.0.0.1:{port}")),
             ("QSR_KAFKA_BROKERS".into(), brokers.into()),
             ("QSR_STORES_TOPIC".into(), format!("fail.{suffix}.stores")),
@@ -53,6 +53,8 @@ impl Service {
             ("QSR_PLACEMENT_BURST".into(), "1000000".into()),
             ("RUST_LOG".into(), "warn".into()),
         ];
+        // It trusts the test issuer, whose key set this process serves.
+        env.extend(testkit::jwt_env());
         let child = spawn(&env);
         let service = Service {
             url: format!("http://127.0.0.1:{port}"),

@@ -22,7 +22,8 @@ fn variables_read() -> BTreeSet<String> {
     }
     let mut read = BTreeSet::from(["RUST_LOG".to_owned()]);
     for command in [
-        command_api::Cli::command(),
+        command_api::Config::command(),
+        identity::Config::command(),
         projector::Config::command(),
         query_api::Config::command(),
         pos_bridge::Cli::command(),

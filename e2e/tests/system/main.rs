@@ -14,4 +14,5 @@ mod limits;
 mod ownership;
 mod poison;
 mod reads;
+mod tokens;
 mod walking_skeleton;
