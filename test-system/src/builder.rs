@@ -133,15 +133,12 @@ impl Builder {
     /// Creates the scratch, starts the services and waits until each is ready.
     pub async fn start(self) -> anyhow::Result<System> {
         let wants = |service| self.services.contains(&service);
-        anyhow::ensure!(
-            !(wants(Service::Identity) && wants(Service::Bridge)),
-            "with_identity() and with_bridge(): the bridge's pos token is the test issuer's, \
-             which services that trust identity refuse (identity issues no pos token yet)"
-        );
         let scratch = Scratch::create(&self.servers).await?;
         let http = reqwest::Client::new();
         let mut running = Vec::new();
-        let (auth, tokens) = if wants(Service::Identity) {
+        // The services trust the test issuer's tokens, or identity's only;
+        // the bridge's POS client for STORE is the same one's.
+        let (auth, tokens, pos_token_url, store_pos_client) = if wants(Service::Identity) {
             let listener = bind().await?;
             let addr = listener.local_addr()?;
             let config = identity_config(&scratch, addr)?;
@@ -151,17 +148,15 @@ impl Builder {
             let url = instance.url.clone();
             let instance = started(&http, instance).await?;
             running.push(instance);
-            let tokens = identity_service::tokens(
-                &http,
-                &url,
-                &scratch.postgres.database_url,
-                &scratch.suffix,
-            )
-            .await
-            .context("making the test accounts through identity")?;
-            (identity_service::auth_args(addr), tokens)
+            let (tokens, client) =
+                identity_service::tokens(&http, &url, &scratch.postgres, &scratch.suffix)
+                    .await
+                    .context("making the test accounts through identity")?;
+            let token_url = format!("{url}/v1/auth/token");
+            (identity_service::auth_args(addr), tokens, token_url, client)
         } else {
-            (testkit::auth_args(), Tokens::new()?)
+            let (url, client) = (testkit::token_url(), testkit::pos_client(STORE));
+            (testkit::auth_args(), Tokens::new()?, url, client)
         };
         let mut command_config = None;
         if wants(Service::CommandApi) {
@@ -208,10 +203,14 @@ impl Builder {
             let kitchen = bind().await?;
             let mut settings = pos_bridge::Settings::new(command_api);
             settings.dead_letter_topic = scratch.topic("bridge-dead-letter");
-            settings.stores.insert(
-                STORE.to_owned(),
-                store_settings(STORE, &[kitchen.local_addr()?.to_string()], &[], 0, false),
-            );
+            settings.token_url = Some(pos_token_url.clone());
+            let mut store =
+                store_settings(STORE, &[kitchen.local_addr()?.to_string()], &[], 0, false);
+            store.pos_client = Some(pos_bridge::PosClient {
+                id: store_pos_client.id.clone(),
+                secret: pos_bridge::Secret::new(store_pos_client.secret.clone()),
+            });
+            settings.stores.insert(STORE.to_owned(), store);
             printer = Some(kitchen);
             let listener = bind().await?;
             let config = bridge_config(&scratch, listener.local_addr()?);
@@ -225,6 +224,7 @@ impl Builder {
             http,
             tokens,
             auth,
+            pos_token_url,
             printer,
             command_config,
             running: Mutex::new(running),

@@ -1,6 +1,6 @@
 //! The identity service in a test: its settings, the settings with which the
-//! other services then trust its tokens (and no others), and the tokens of
-//! [`Tokens`] made through it.
+//! other services then trust its tokens (and no others), the tokens of
+//! [`Tokens`] made through it, and POS client credentials.
 //!
 //! identity shares the scratch's database: its tables (`users`,
 //! `refresh_tokens`, `signing_keys`, history `identity_schema_history`) and
@@ -11,10 +11,12 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use platform::{AuthArgs, Role};
+use identity::AccountRole;
+use identity::accounts::NewAccount;
+use platform::{AuthArgs, PostgresArgs};
 use serde_json::{Value, json};
-use testkit::Scratch;
 use testkit::fixtures::{STORE, Tokens};
+use testkit::{PosClientCredential, Scratch};
 
 /// The audience of identity's tokens, the services' audience.
 const AUDIENCE: &str = "qsr";
@@ -42,6 +44,13 @@ pub(crate) fn identity_config(
         &issuer(addr),
         "--audience",
         AUDIENCE,
+        // Mail goes to the test mail sink when there is one (`make test`
+        // starts it), else it only queues.
+        "--smtp-url",
+        &std::env::var("QSR_TEST_SMTP_URL").unwrap_or_default(),
+        // A rotated key is published and signs within seconds.
+        "--key-reload-secs",
+        "1",
     ])
     .context("identity's test settings")?;
     Ok(config)
@@ -62,47 +71,85 @@ pub(crate) fn auth_args(addr: SocketAddr) -> AuthArgs {
 }
 
 /// A token of each role, from accounts made through identity at `base`:
-/// customers register; the staff (of [`STORE`]) and the admin register, are
-/// given their role in identity's database (no API grants one yet) and log
-/// in again. identity issues no `pos` token yet, so `pos` is the test
-/// issuer's, which these services refuse.
+/// the customers register; the staff (of [`STORE`]) and the admin are made as
+/// an operator makes them (`identity::accounts::create`, what `identity admin
+/// create` runs) and log in; the admin issues [`STORE`]'s POS client
+/// credential, whose `pos` token comes from identity's token endpoint.
+/// Answers the tokens and that credential, for the bridge.
 pub(crate) async fn tokens(
     http: &reqwest::Client,
     base: &str,
-    database_url: &str,
+    postgres: &PostgresArgs,
     suffix: &str,
-) -> anyhow::Result<Tokens> {
-    let db = testkit::connect(database_url)
-        .await
-        .context("connecting to identity's database")?;
+) -> anyhow::Result<(Tokens, PosClientCredential)> {
     let email = |who: &str| format!("{who}-{suffix}@test-system.example");
     let emails = ["customer", "other-customer", "staff", "admin"].map(email);
-    let (customer, other_customer, _, _) = tokio::try_join!(
+    for (email, role, stores) in [
+        (&emails[2], AccountRole::Staff, vec![STORE.to_owned()]),
+        (&emails[3], AccountRole::Admin, vec![]),
+    ] {
+        let account = NewAccount {
+            email: email.clone(),
+            name: format!("Test {}", role.as_str()),
+            password: TEST_PASSWORD.to_owned(),
+            role,
+            stores,
+        };
+        identity::accounts::create(postgres, account)
+            .await
+            .with_context(|| format!("making the test {} {email}", role.as_str()))?;
+    }
+    let (customer, other_customer, staff, admin) = tokio::try_join!(
         register(http, base, &emails[0]),
         register(http, base, &emails[1]),
-        register(http, base, &emails[2]),
-        register(http, base, &emails[3]),
+        login(http, base, &emails[2]),
+        login(http, base, &emails[3]),
     )?;
-    for (email, role, stores) in [
-        (&emails[2], Role::Staff, vec![STORE.to_owned()]),
-        (&emails[3], Role::Admin, vec![]),
-    ] {
-        db.execute(
-            "update users set role = $1, stores = $2 where lower(email) = lower($3)",
-            &[&role.as_str(), &stores, email],
-        )
-        .await
-        .with_context(|| format!("making {email} {} in identity's database", role.as_str()))?;
-    }
-    let (staff, admin) =
-        tokio::try_join!(login(http, base, &emails[2]), login(http, base, &emails[3]),)?;
-    Ok(Tokens {
+    let client = pos_client(http, base, &admin, STORE).await?;
+    let pos = pos_token(http, base, &client).await?;
+    let tokens = Tokens {
         customer,
         other_customer,
         staff,
-        pos: testkit::token(Role::Pos, "pos-1", &[STORE])?,
+        pos,
         admin,
+    };
+    Ok((tokens, client))
+}
+
+/// A new POS client credential of `store`, issued by `admin`.
+pub async fn pos_client(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    store: &str,
+) -> anyhow::Result<PosClientCredential> {
+    let url = format!("{base}/v1/stores/{store}/pos-clients");
+    let answer = answer_of(http.post(&url).bearer_auth(admin), &url).await?;
+    let field = |name: &str| {
+        answer[name]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("POST {url}: no {name} in {answer}"))
+    };
+    Ok(PosClientCredential {
+        id: field("client_id")?,
+        secret: field("client_secret")?,
     })
+}
+
+/// A `pos` token of `client` from identity's token endpoint (RFC 6749 §4.4).
+pub async fn pos_token(
+    http: &reqwest::Client,
+    base: &str,
+    client: &PosClientCredential,
+) -> anyhow::Result<String> {
+    let url = format!("{base}/v1/auth/token");
+    let request = http
+        .post(&url)
+        .basic_auth(&client.id, Some(&client.secret))
+        .form(&[("grant_type", "client_credentials")]);
+    access_token_of(answer_of(request, &url).await?, &url)
 }
 
 /// Registers a customer with [`TEST_PASSWORD`]; answers its access token.
@@ -126,9 +173,12 @@ pub(crate) async fn login(
 }
 
 async fn access_token(http: &reqwest::Client, url: &str, body: &Value) -> anyhow::Result<String> {
-    let response = http
-        .post(url)
-        .json(body)
+    access_token_of(answer_of(http.post(url).json(body), url).await?, url)
+}
+
+/// The JSON answer of a request that must succeed.
+async fn answer_of(request: reqwest::RequestBuilder, url: &str) -> anyhow::Result<Value> {
+    let response = request
         .send()
         .await
         .with_context(|| format!("POST {url}"))?;
@@ -137,6 +187,10 @@ async fn access_token(http: &reqwest::Client, url: &str, body: &Value) -> anyhow
     if !status.is_success() {
         bail!("POST {url} answered {status}: {answer}");
     }
+    Ok(answer)
+}
+
+fn access_token_of(answer: Value, url: &str) -> anyhow::Result<String> {
     answer["access_token"]
         .as_str()
         .map(str::to_owned)

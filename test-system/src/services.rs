@@ -6,8 +6,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-use platform::{AuthArgs, HttpLimits, PostgresArgs, Role};
-use pos_bridge::{KdsSettings, Secret, StoreSettings};
+use platform::{AuthArgs, HttpLimits, PostgresArgs};
+use pos_bridge::{KdsSettings, PosClient, Secret, StoreSettings};
 use testkit::Scratch;
 use testkit::fixtures::{FEEDBACK_SECRET, KDS_SECRET};
 
@@ -106,8 +106,9 @@ pub(crate) fn bridge_config(scratch: &Scratch, addr: SocketAddr) -> pos_bridge::
 
 /// A store's settings at the bridge: its tickets go to `printers` and to the
 /// displays at `kds` (signed with [`KDS_SECRET`]); its feedback is checked
-/// with [`FEEDBACK_SECRET`] and sent to command-api with a pos token for it
-/// from the test issuer (`testkit::token`).
+/// with [`FEEDBACK_SECRET`] and sent to command-api with pos tokens of the
+/// store's test POS client (`testkit::pos_client`), which the bridge gets
+/// from the test issuer's token endpoint ([`bridge_settings`] names it).
 pub fn store_settings(
     store_id: &str,
     printers: &[String],
@@ -119,9 +120,13 @@ pub fn store_settings(
         timezone: None,
         prep_minutes,
         auto_accept,
-        pos_token: Some(Secret::new(
-            testkit::token(Role::Pos, "pos-bridge", &[store_id]).unwrap(),
-        )),
+        pos_client: {
+            let client = testkit::pos_client(store_id);
+            Some(PosClient {
+                id: client.id,
+                secret: Secret::new(client.secret),
+            })
+        },
         feedback_secret: Some(Secret::new(FEEDBACK_SECRET)),
         printers: printers.to_vec(),
         kds: kds

@@ -27,6 +27,9 @@ pub struct System {
     /// What command-api and query-api trust tokens of: the test issuer's
     /// key set, or identity's.
     pub auth: AuthArgs,
+    /// Where the bridge gets `pos` tokens: the test issuer's token endpoint,
+    /// or identity's with `with_identity()`.
+    pub pos_token_url: String,
     /// With the bridge: where it sends the test store's tickets.
     pub(crate) printer: Option<TcpListener>,
     /// command-api's settings, for starting more instances in its group.
@@ -77,7 +80,7 @@ impl System {
     }
 
     /// identity's database: the scratch's (their tables do not meet); for a
-    /// test that changes an account, as no API does yet (a role, stores).
+    /// test that looks at what identity keeps (or no longer keeps).
     pub fn identity_database_url(&self) -> String {
         self.instance(Service::Identity, |_| {
             self.scratch.postgres.database_url.clone()
@@ -262,6 +265,7 @@ impl System {
             webhook_timeout_ms: 5000,
             signature_tolerance_secs: 300,
             retention_days: 30,
+            token_url: Some(self.pos_token_url.clone()),
             stores: stores
                 .into_iter()
                 .map(|(id, s)| (id.to_owned(), s))

@@ -5,6 +5,11 @@
 //! (in process) or [`jwt_env`] (a child process), exactly as they verify
 //! identity's tokens in production: no shared secret, no second code path.
 //!
+//! The same server is the test POS clients' token endpoint ([`token_url`]):
+//! the client-credentials grant of RFC 6749 §4.4, as identity's
+//! `POST /v1/auth/token` answers it, for the credentials of [`pos_client`],
+//! so the bridge under test gets its `pos` tokens as it does in production.
+//!
 //! The server runs on a thread of its own with its own runtime, started once
 //! ([`OnceLock`]), so every `#[tokio::test]` (each with a runtime of its own,
 //! ended with its test) and every child process can fetch the key set for as
@@ -13,7 +18,10 @@
 use std::sync::OnceLock;
 
 use anyhow::Context;
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -42,6 +50,19 @@ struct Issuer {
     kid: String,
     encoding: EncodingKey,
     jwks_url: String,
+    token_url: String,
+    /// The secret of every test POS client (made per process, like the key).
+    pos_secret: String,
+}
+
+/// The prefix of a test POS client's id; the rest is its store.
+const POS_CLIENT_PREFIX: &str = "testkit-pos.";
+
+/// A client credential for a store's POS (its `pos` tokens name the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PosClientCredential {
+    pub id: String,
+    pub secret: String,
 }
 
 /// A P-256 key of its own, not published anywhere.
@@ -96,17 +117,28 @@ fn start() -> anyhow::Result<Issuer> {
     listener
         .set_nonblocking(true)
         .context("making the issuer's listener non-blocking")?;
-    let jwks_url = format!(
-        "http://{}/.well-known/jwks.json",
+    let base = format!(
+        "http://{}",
         listener.local_addr().context("the issuer's address")?
     );
-    let router = Router::new().route(
-        "/.well-known/jwks.json",
-        get(move || {
-            let set = set.clone();
-            async move { Json(set) }
-        }),
-    );
+    let pos_secret = uuid::Uuid::new_v4().simple().to_string();
+    let (token_kid, token_key, token_secret) = (kid.clone(), encoding.clone(), pos_secret.clone());
+    let router = Router::new()
+        .route(
+            "/.well-known/jwks.json",
+            get(move || {
+                let set = set.clone();
+                async move { Json(set) }
+            }),
+        )
+        .route(
+            "/token",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let answer =
+                    pos_token_answer(&headers, &body, &token_secret, &token_kid, &token_key);
+                async move { answer }
+            }),
+        );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -129,8 +161,75 @@ fn start() -> anyhow::Result<Issuer> {
     Ok(Issuer {
         kid,
         encoding,
-        jwks_url,
+        jwks_url: format!("{base}/.well-known/jwks.json"),
+        token_url: format!("{base}/token"),
+        pos_secret,
     })
+}
+
+/// The answer of the token endpoint: a `pos` token for the store of a test
+/// POS client that presents its secret (HTTP Basic or form fields), or RFC
+/// 6749 §5.2's `invalid_client` / `unsupported_grant_type`.
+fn pos_token_answer(
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: &str,
+    kid: &str,
+    key: &EncodingKey,
+) -> Response {
+    let form: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(body).into_owned().collect();
+    let refuse =
+        |status: StatusCode, error: &str| (status, Json(json!({ "error": error }))).into_response();
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return refuse(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|v| {
+            v.split_once(':')
+                .map(|(id, s)| (id.to_owned(), s.to_owned()))
+        });
+    let presented = basic.or_else(|| {
+        Some((
+            form.get("client_id")?.clone(),
+            form.get("client_secret")?.clone(),
+        ))
+    });
+    let store = presented.as_ref().and_then(|(id, presented_secret)| {
+        (presented_secret == secret).then(|| id.strip_prefix(POS_CLIENT_PREFIX))?
+    });
+    let Some(store) = store.filter(|s| !s.is_empty()) else {
+        return refuse(StatusCode::UNAUTHORIZED, "invalid_client");
+    };
+    let client_id = format!("{POS_CLIENT_PREFIX}{store}");
+    match sign(&es256(kid), &claims(Role::Pos, &client_id, &[store]), key) {
+        Ok(token) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(
+                json!({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS}),
+            ),
+        )
+            .into_response(),
+        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+    }
+}
+
+/// The test issuer's token endpoint (client credentials, RFC 6749 §4.4).
+pub fn token_url() -> String {
+    issuer().token_url.clone()
+}
+
+/// The credential of `store`'s test POS client at [`token_url`].
+pub fn pos_client(store: &str) -> PosClientCredential {
+    PosClientCredential {
+        id: format!("{POS_CLIENT_PREFIX}{store}"),
+        secret: issuer().pos_secret.clone(),
+    }
 }
 
 /// The settings with which a service in this process trusts the tests'
@@ -288,6 +387,39 @@ mod tests {
             let forged = forged_token(forgery, Role::Admin, "admin-1", &[]).unwrap();
             assert!(keys.verify(&forged).await.is_err(), "{forgery:?} verified");
         }
+    }
+
+    #[tokio::test]
+    async fn a_test_pos_client_gets_a_pos_token_of_its_store_and_a_wrong_secret_none() {
+        let keys = JwtKeys::for_service(&auth_args()).await.unwrap();
+        let http = reqwest::Client::new();
+        let client = pos_client("s-9");
+        let answer: Value = http
+            .post(token_url())
+            .basic_auth(&client.id, Some(&client.secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let claims = keys
+            .verify(answer["access_token"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (claims.role, claims.stores),
+            (Role::Pos, vec!["s-9".to_owned()])
+        );
+        let refused = http
+            .post(token_url())
+            .basic_auth(&client.id, Some("not-the-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     }
 
     #[tokio::test]

@@ -11,7 +11,10 @@ pub mod fixtures;
 mod issuer;
 mod topics;
 
-pub use issuer::{Forgery, TEST_AUDIENCE, TEST_ISSUER, auth_args, forged_token, jwt_env, token};
+pub use issuer::{
+    Forgery, PosClientCredential, TEST_AUDIENCE, TEST_ISSUER, auth_args, forged_token, jwt_env,
+    pos_client, token, token_url,
+};
 pub use topics::{Record, read_topic};
 
 use anyhow::Context;
