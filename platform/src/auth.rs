@@ -83,6 +83,11 @@ pub struct Claims {
     /// The token's own id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// Whether a customer's email was verified when the token was issued;
+    /// identity puts it in only where unverified customers may not order
+    /// (`--allow-unverified-orders false`). Absent: no such rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 impl Claims {
@@ -98,6 +103,7 @@ impl Claims {
             aud: None,
             iat: None,
             jti: None,
+            email_verified: None,
         }
     }
 }

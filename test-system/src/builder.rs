@@ -30,6 +30,8 @@ pub struct Builder {
     command_api: Tune<command_api::Config>,
     projector: Tune<projector::Config>,
     query_api: Tune<query_api::Config>,
+    /// More flags for identity, after the test's own.
+    identity_args: Vec<String>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -51,6 +53,7 @@ impl Builder {
             command_api: Box::new(|_| {}),
             projector: Box::new(|_| {}),
             query_api: Box::new(|_| {}),
+            identity_args: Vec::new(),
         }
     }
 
@@ -66,11 +69,18 @@ impl Builder {
     /// Adds the identity service, started first on the scratch's database;
     /// command-api and query-api then trust its tokens (its key set, its
     /// issuer, audience `qsr`) instead of the test issuer's, and
-    /// `system.tokens` come from accounts made through it (see
-    /// `identity_service.rs`; its `pos` token is the test issuer's, refused, since
-    /// identity issues none yet, so the bridge cannot be started with it).
+    /// `system.tokens` come from accounts made through it, the `pos` one
+    /// from a POS client credential the admin issued, which the bridge then
+    /// uses too (see `identity_service.rs`).
     pub fn with_identity(mut self) -> Builder {
         self.services.insert(Service::Identity);
+        self
+    }
+
+    /// More flags for identity (`identity --help`), e.g.
+    /// `["--allow-unverified-orders", "false"]`.
+    pub fn identity_args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Builder {
+        self.identity_args.extend(args.into_iter().map(Into::into));
         self
     }
 
@@ -141,7 +151,7 @@ impl Builder {
         let (auth, tokens, pos_token_url, store_pos_client) = if wants(Service::Identity) {
             let listener = bind().await?;
             let addr = listener.local_addr()?;
-            let config = identity_config(&scratch, addr)?;
+            let config = identity_config(&scratch, addr, &self.identity_args)?;
             let instance = Instance::spawn(Service::Identity, listener, |l, stop| {
                 identity::run(config, l, stop)
             })?;

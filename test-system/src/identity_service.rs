@@ -30,9 +30,11 @@ pub const TEST_PASSWORD: &str = "violet tractor sings at dawn";
 pub(crate) fn identity_config(
     scratch: &Scratch,
     addr: SocketAddr,
+    more: &[String],
 ) -> anyhow::Result<identity::Config> {
     let pool = scratch.postgres.db_pool_size.to_string();
-    let config = identity::Config::try_parse_from([
+    let smtp = std::env::var("QSR_TEST_SMTP_URL").unwrap_or_default();
+    let own = [
         "identity",
         "--addr",
         &addr.to_string(),
@@ -47,12 +49,16 @@ pub(crate) fn identity_config(
         // Mail goes to the test mail sink when there is one (`make test`
         // starts it), else it only queues.
         "--smtp-url",
-        &std::env::var("QSR_TEST_SMTP_URL").unwrap_or_default(),
+        &smtp,
         // A rotated key is published and signs within seconds.
         "--key-reload-secs",
         "1",
-    ])
-    .context("identity's test settings")?;
+    ];
+    let args = own
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(more.iter().cloned());
+    let config = identity::Config::try_parse_from(args).context("identity's test settings")?;
     Ok(config)
 }
 

@@ -47,7 +47,7 @@ mod services;
 mod system;
 
 pub use builder::{Builder, Tuner};
-pub use identity_service::TEST_PASSWORD;
+pub use identity_service::{TEST_PASSWORD, pos_client, pos_token};
 pub use instance::{Instance, PATIENCE, eventually};
 pub use services::{Service, store_settings};
 pub use system::System;

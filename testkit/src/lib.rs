@@ -9,6 +9,7 @@
 
 pub mod fixtures;
 mod issuer;
+pub mod mail;
 mod topics;
 
 pub use issuer::{

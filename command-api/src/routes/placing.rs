@@ -69,6 +69,14 @@ pub(crate) async fn place_order(
     request: JsonRequest<PlaceOrderBody>,
 ) -> Result<Response, Problem> {
     caller.require(&[Role::Customer])?;
+    if caller.0.email_verified == Some(false) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "email_unverified",
+            "confirm your email address (the link in the mail we sent) before ordering, \
+             then refresh your token",
+        ));
+    }
     let placing = request.body.parse().map_err(refused_cart)?;
     let store_id = placing.store_id.clone();
     let idempotency = idempotency(&caller, &store_id, &headers, &request.fingerprint)?;

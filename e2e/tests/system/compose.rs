@@ -33,10 +33,14 @@ fn variables_read() -> BTreeSet<String> {
     read
 }
 
+/// compose.yaml with its `<<:` merge keys applied (each service's shared
+/// token settings), as compose reads it.
 fn compose() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../compose.yaml");
     let text = std::fs::read_to_string(path).unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    let mut yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    yaml.apply_merge().unwrap();
+    serde_yaml::from_value(yaml).unwrap()
 }
 
 /// `environment` as a map or as a list of `NAME=value`.

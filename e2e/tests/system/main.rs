@@ -5,6 +5,7 @@
 // A test fails by panicking; helpers unwrap like the tests they serve.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod commands;
 mod compose;
 mod fuzz;

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)] // Each test file uses part of it.
 
-pub mod mail;
+pub use testkit::mail;
 
 use std::net::SocketAddr;
 

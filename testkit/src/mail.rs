@@ -1,20 +1,24 @@
-//! The test SMTP sink: where it listens (`QSR_TEST_SMTP_URL`) and the
-//! Maildir it writes each message to (`QSR_TEST_MAIL_DIR`, a file per
-//! message under `new/`). Tests find their mail by recipient and subject,
-//! polling until a deadline; recipients are unique per test.
+//! The test SMTP sink (`make test` starts it with the infrastructure): where
+//! it listens (`QSR_TEST_SMTP_URL`, default the local stack's
+//! `smtp://127.0.0.1:2525`) and the Maildir it writes each message to
+//! (`QSR_TEST_MAIL_DIR`, default `.stack/mail`; a file per message under
+//! `new/`). Tests find their mail by recipient and subject, polling until a
+//! deadline; recipients are unique per test.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The sink's address.
 pub fn smtp_url() -> String {
-    std::env::var("QSR_TEST_SMTP_URL").unwrap_or_else(|_| "smtp://127.0.0.1:12525".to_owned())
+    std::env::var("QSR_TEST_SMTP_URL").unwrap_or_else(|_| "smtp://127.0.0.1:2525".to_owned())
 }
 
 fn mail_dir() -> PathBuf {
-    let dir =
-        std::env::var("QSR_TEST_MAIL_DIR").unwrap_or_else(|_| "/work/helper-infra/mail".to_owned());
-    PathBuf::from(dir).join("new")
+    let dir = std::env::var_os("QSR_TEST_MAIL_DIR").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.stack/mail")),
+        PathBuf::from,
+    );
+    dir.join("new")
 }
 
 /// A received mail: its headers and its decoded body.
