@@ -1,6 +1,8 @@
 //! What verifying one bearer token costs in CPU: ES256 through the services'
-//! own path (`JwtKeys` with a key set fetched from an in-process JWKS server,
-//! the key cached), and, as the baseline the services used before issue 12,
+//! own path (`JwtKeys` with a key set fetched from an in-process JWKS server),
+//! for a token seen before (answered from `JwtKeys`' cache of verified
+//! tokens) and for one seen for the first time (the signature checked, as
+//! `JwksVerifier` alone does), and, as the baseline the services used before issue 12,
 //! HS256 through the same `jsonwebtoken` call the removed shared-secret path
 //! made. Run with `cargo run --release -p platform --no-default-features
 //! --example verify_cost [iterations]`; BENCHMARKS.md keeps the numbers.
@@ -36,18 +38,34 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let (keys, es256) = es256_setup().await;
+        let (keys, first_sight, es256) = es256_setup().await;
         let (hs_key, hs_validation, hs256) = hs256_setup();
         // Warm up both paths (caches, branch predictors, lazy statics).
         for _ in 0..200 {
             keys.verify(&es256).await.unwrap();
+            first_sight.verify::<Claims>(&es256).await.unwrap();
             jsonwebtoken::decode::<Claims>(&hs256, &hs_key, &hs_validation).unwrap();
         }
         let (cpu, wall) = measure(iterations, || async {
             keys.verify(&es256).await.unwrap();
         })
         .await;
-        report("ES256 (JwtKeys, cached key set)", iterations, cpu, wall);
+        report(
+            "ES256, a token seen before (JwtKeys)",
+            iterations,
+            cpu,
+            wall,
+        );
+        let (cpu, wall) = measure(iterations, || async {
+            first_sight.verify::<Claims>(&es256).await.unwrap();
+        })
+        .await;
+        report(
+            "ES256, signature checked (JwksVerifier)",
+            iterations,
+            cpu,
+            wall,
+        );
         let (cpu, wall) = measure(iterations, || async {
             jsonwebtoken::decode::<Claims>(&hs256, &hs_key, &hs_validation).unwrap();
         })
@@ -56,9 +74,10 @@ fn main() {
     });
 }
 
-/// A verifier of a key set published by a server on this runtime, and a
-/// token signed by that set's key.
-async fn es256_setup() -> (JwtKeys, String) {
+/// Two verifiers of a key set published by a server on this runtime (the
+/// services' `JwtKeys`, and a bare `JwksVerifier` that checks every
+/// signature), and a token signed by that set's key.
+async fn es256_setup() -> (JwtKeys, JwksVerifier, String) {
     let secret = p256::SecretKey::random(&mut rand_core::OsRng);
     let point = secret.public_key().to_encoded_point(false);
     let jwk = json!({
@@ -80,14 +99,14 @@ async fn es256_setup() -> (JwtKeys, String) {
         listener.local_addr().unwrap()
     );
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let verifier = JwksVerifier::fetch(JwksSettings {
+    let settings = JwksSettings {
         url,
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
         min_refresh: Duration::from_secs(3600),
-    })
-    .await
-    .unwrap();
+    };
+    let verifier = JwksVerifier::fetch(settings.clone()).await.unwrap();
+    let first_sight = JwksVerifier::fetch(settings).await.unwrap();
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some("k1".into());
     let der = secret.to_pkcs8_der().unwrap();
@@ -97,7 +116,7 @@ async fn es256_setup() -> (JwtKeys, String) {
         &EncodingKey::from_ec_der(der.as_bytes()),
     )
     .unwrap();
-    (JwtKeys::key_set(verifier), token)
+    (JwtKeys::key_set(verifier), first_sight, token)
 }
 
 /// The key, validation and a token of the HS256 path as it was: 5 s of

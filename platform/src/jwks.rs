@@ -125,6 +125,11 @@ impl JwksVerifier {
         Ok(jsonwebtoken::decode::<T>(token, &key, &self.validation)?.claims)
     }
 
+    /// Whether the key set, as last fetched, holds `kid`.
+    pub fn publishes(&self, kid: &str) -> bool {
+        self.cached(kid).is_some()
+    }
+
     fn cached(&self, kid: &str) -> Option<Arc<DecodingKey>> {
         let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
         keys.get(kid).cloned()

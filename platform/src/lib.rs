@@ -28,6 +28,7 @@ mod shutdown;
 mod startup;
 mod telemetry;
 mod telemetry_metrics;
+mod verified;
 
 pub use auth::{AuthArgs, Caller, Claims, JwtKeys, Role};
 pub use health::{ReadyCheck, health_routes};
