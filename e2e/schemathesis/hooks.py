@@ -40,12 +40,15 @@ MALFORMED = {
     "malformed_body",
     "invalid_last_event_id",
     "unsupported_media_type",
+    # RFC 6749's, of identity's token endpoint.
+    "invalid_request",
 }
 # Not `payload_too_large`: a body over a service's size limit (`413`, which
 # the documents list) is refused for its bytes, a bound no JSON Schema states;
 # a large generated menu reaches it.
 
 FEEDBACK_PATH = re.compile(r"^/v1/feedback/[^/]+/(kds|stock)$")
+OAUTH_TOKEN_PATH = re.compile(r"^/v1/auth/token$")
 TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 SIGNATURE = re.compile(r"^v1=[0-9a-f]{64}$")
 
@@ -61,6 +64,9 @@ def schema_valid_request_not_refused_as_malformed(ctx, response, case):
         body = response.json()
     except Exception:
         body = None
+    if isinstance(body, dict) and OAUTH_TOKEN_PATH.match(case.formatted_path):
+        # RFC 6749 §5.2: the token endpoint's errors name an `error`.
+        body = {"code": body.get("error"), "detail": body.get("error_description")}
     if not isinstance(body, dict) or not isinstance(body.get("code"), str):
         raise AssertionError(
             f"a schema-valid request got {response.status_code} without a problem `code`"

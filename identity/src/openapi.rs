@@ -65,7 +65,21 @@ fn problem(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
+/// The operations whose JSON body may be left out (read as `{}`, as
+/// `platform::JsonRequest` reads an empty body): a profile change of
+/// nothing, and a refresh or logout by the `qsr_refresh` cookie.
+const OPTIONAL_BODIES: &[&str] = &["patch_me", "refresh", "logout"];
+
 fn add_shared(operation: &mut Operation) {
+    let optional = operation
+        .operation_id
+        .as_deref()
+        .is_some_and(|id| OPTIONAL_BODIES.contains(&id));
+    if let Some(body) = operation.request_body.as_mut()
+        && optional
+    {
+        body.required = Some(utoipa::openapi::Required::False);
+    }
     let json_body = operation
         .request_body
         .as_ref()

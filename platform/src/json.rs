@@ -71,6 +71,15 @@ where
         })?;
         hasher.update(&bytes);
         let text: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        // Every body is a JSON object; serde would also read a struct from
+        // an array of its fields' values in order.
+        if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+                "the body must be a JSON object",
+            ));
+        }
         let mut de = serde_json::Deserializer::from_slice(text);
         let body = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let at = e.path().to_string();
@@ -87,5 +96,43 @@ where
             body,
             fingerprint: format!("sha256:{}", hex::encode(hasher.finalize())),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct AllOptional {
+        #[allow(dead_code)]
+        name: Option<String>,
+    }
+
+    async fn extract(body: &'static str) -> Result<JsonRequest<AllOptional>, Problem> {
+        let request = axum::http::Request::builder()
+            .method("PATCH")
+            .uri("/v1/me")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        JsonRequest::from_request(request, &()).await
+    }
+
+    #[tokio::test]
+    async fn a_body_is_an_object_never_an_array_of_field_values() {
+        assert!(extract("{}").await.is_ok());
+        assert!(extract(" {\"name\": \"Ada\"}").await.is_ok());
+        assert!(extract("").await.is_ok(), "an empty body reads as {{}}");
+        for body in ["[null]", "[\"Ada\"]", "null", "\"Ada\""] {
+            let refused = extract(body).await.unwrap_err();
+            assert_eq!(
+                (refused.status, refused.code),
+                (StatusCode::BAD_REQUEST, "malformed_body"),
+                "{body}"
+            );
+        }
     }
 }

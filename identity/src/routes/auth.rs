@@ -14,15 +14,14 @@ use crate::email_tokens::{self, Purpose};
 use crate::mail;
 use crate::password;
 use crate::role::AccountRole;
-use crate::validate::{valid_email, valid_name};
+use crate::validate::{EmailField, valid_email, valid_name};
 
 /// `POST /v1/auth/register`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
     /// Unique whatever its case.
-    #[schema(max_length = 254, example = "ada@example.com")]
-    pub email: String,
+    pub email: EmailField,
     /// 10 to 128 characters, no composition rules; one the `zxcvbn`
     /// estimator scores below 3 of 4 is refused.
     #[schema(min_length = 10, max_length = 128)]
@@ -82,11 +81,11 @@ pub async fn register(
     request: JsonRequest<RegisterBody>,
 ) -> Result<Response, Problem> {
     let RegisterBody {
-        email,
+        email: EmailField(email),
         password,
         name,
     } = request.body;
-    let (email, name) = (email.trim().to_owned(), name.trim().to_owned());
+    let name = name.trim().to_owned();
     let mut errors = Vec::new();
     if !valid_email(&email) {
         errors.push(field("email", "not an email address"));

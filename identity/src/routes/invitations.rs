@@ -19,7 +19,7 @@ use crate::invitations::{self, NewInvitation};
 use crate::mail;
 use crate::password;
 use crate::role::AccountRole;
-use crate::validate::{valid_email, valid_name, valid_store_id};
+use crate::validate::{EmailField, StoreIdField, valid_email, valid_name, valid_store_id};
 
 /// The roles an invitation may give.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
@@ -42,14 +42,13 @@ impl From<InvitedRole> for AccountRole {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationBody {
-    #[schema(max_length = 254, example = "sam@example.com")]
-    pub email: String,
+    pub email: EmailField,
     pub role: InvitedRole,
     /// The stores the account works at: at least one for staff. Each
     /// matches `^[a-z0-9][a-z0-9-]{0,63}$`.
     #[serde(default)]
     #[schema(max_items = 100, example = json!(["downtown-42"]))]
-    pub stores: Vec<String>,
+    pub stores: Vec<StoreIdField>,
 }
 
 /// An invitation on its way.
@@ -92,7 +91,8 @@ const MAX_STORES: usize = 100;
          content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`: the email has an account",
          body = platform::ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = platform::ProblemBody,
+        (status = 422, description = "`validation_failed`, or `stores_required`: staff \
+         without stores", body = platform::ProblemBody,
          content_type = "application/problem+json"),
     ))]
 pub async fn create_invitation(
@@ -102,17 +102,14 @@ pub async fn create_invitation(
 ) -> Result<Response, Problem> {
     caller.admin()?;
     let InvitationBody {
-        email,
+        email: EmailField(email),
         role,
         stores,
     } = request.body;
-    let email = email.trim().to_owned();
+    let stores: Vec<String> = stores.into_iter().map(|s| s.0).collect();
     let mut errors = Vec::new();
     if !valid_email(&email) {
         errors.push(field("email", "not an email address"));
-    }
-    if matches!(role, InvitedRole::Staff) && stores.is_empty() {
-        errors.push(field("stores", "staff work at one store at least"));
     }
     if stores.len() > MAX_STORES || !stores.iter().all(|s| valid_store_id(s)) {
         errors.push(field(
@@ -122,6 +119,15 @@ pub async fn create_invitation(
     }
     if !errors.is_empty() {
         return Err(invalid(errors));
+    }
+    // A rule between two fields, which the schema does not state: a domain
+    // code, not `validation_failed`.
+    if matches!(role, InvitedRole::Staff) && stores.is_empty() {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "stores_required",
+            "staff work at one store at least: name their stores",
+        ));
     }
     let mut client = state.pool.get().await.map_err(internal)?;
     if db::user_by_email(&client, &email)

@@ -121,7 +121,12 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     Ok(Some((form_decoded(id), form_decoded(secret))))
 }
 
-/// The form's fields; a field given twice is `invalid_request`.
+/// The parameters this endpoint reads; RFC 6749 §3.2 has each at most once
+/// and every other one ignored.
+const PARAMETERS: &[&str] = &["grant_type", "client_id", "client_secret", "scope"];
+
+/// The form's fields; one of [`PARAMETERS`] given twice is `invalid_request`,
+/// others are ignored.
 fn form_fields(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
     let form = headers
         .get(header::CONTENT_TYPE)
@@ -139,6 +144,9 @@ fn form_fields(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>
     }
     let mut fields: Vec<(String, String)> = Vec::new();
     for (name, value) in form_urlencoded::parse(body) {
+        if !PARAMETERS.contains(&name.as_ref()) {
+            continue;
+        }
         if fields.iter().any(|(seen, _)| *seen == name) {
             return Err(OAuthError::new(
                 "invalid_request",

@@ -13,7 +13,7 @@ use crate::email_tokens::{self, Purpose};
 use crate::mail;
 use crate::password;
 use crate::secret_token;
-use crate::validate::valid_email;
+use crate::validate::{EmailField, valid_email};
 
 /// `POST /v1/auth/verify-email`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -28,8 +28,7 @@ pub struct VerifyEmailBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetBody {
-    #[schema(max_length = 254, example = "ada@example.com")]
-    pub email: String,
+    pub email: EmailField,
 }
 
 /// `POST /v1/auth/password-reset/confirm`.
@@ -83,7 +82,7 @@ pub async fn password_reset(
     State(state): State<AppState>,
     request: JsonRequest<PasswordResetBody>,
 ) -> Result<StatusCode, Problem> {
-    let email = request.body.email.trim().to_owned();
+    let email = request.body.email.0;
     if !valid_email(&email) {
         return Err(invalid(vec![field("email", "not an email address")]));
     }
