@@ -3,6 +3,7 @@
 //! operator gave the admin role) logs in; customers register, or log in when
 //! their email is taken.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -165,8 +166,11 @@ pub async fn register_customers(
                 .register_new(&email, &password, &format!("Bench Customer {c}"))
                 .await?;
             let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if finished % 16 == 0 || finished == count {
+            // On a terminal one line counts up; in a log, one line at the end.
+            if std::io::stderr().is_terminal() && (finished % 16 == 0 || finished == count) {
                 eprint!("\rregistering customers with identity: {finished}/{count}");
+            } else if finished == count {
+                eprint!("registered {count} customers with identity");
             }
             Ok::<(u32, String), anyhow::Error>((c, token))
         });
