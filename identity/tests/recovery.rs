@@ -197,7 +197,7 @@ async fn deleting_an_account_removes_everything_personal() {
     let service = Service::start("identity-delete").await;
     let tokens = service.register("rosa@example.com").await;
     let (_, me) = service.get("/v1/me", Some(&access_token(&tokens))).await;
-    let id: uuid::Uuid = me["id"].as_str().unwrap().parse().unwrap();
+    let id: uuid::Uuid = me["user_id"].as_str().unwrap().parse().unwrap();
     let db = service.database().await;
     let count = |table: &'static str| {
         let db = &db;

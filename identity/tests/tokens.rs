@@ -127,7 +127,7 @@ async fn access_tokens_verify_against_the_published_keys() {
         jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
             .unwrap()
             .claims;
-    assert_eq!(claims["sub"], me["id"]);
+    assert_eq!(claims["sub"], me["user_id"]);
     assert_eq!(claims["role"], "customer");
     assert_eq!(claims["stores"], json!([]));
     assert_eq!(claims["iss"], ISSUER);

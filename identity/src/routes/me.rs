@@ -23,7 +23,7 @@ use crate::role::AccountRole;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     /// The opaque id other services know the account by (`sub`).
-    pub id: Uuid,
+    pub user_id: Uuid,
     pub email: String,
     pub name: String,
     pub phone: Option<String>,
@@ -38,7 +38,7 @@ pub struct Me {
 impl From<User> for Me {
     fn from(user: User) -> Me {
         Me {
-            id: user.id,
+            user_id: user.id,
             email: user.email,
             name: user.name,
             phone: user.phone,
