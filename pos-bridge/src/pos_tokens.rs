@@ -22,9 +22,6 @@ use crate::config::{Secret, Settings};
 /// The part of a token's life after which it is renewed before use.
 const RENEW_AFTER: f64 = 0.75;
 
-/// The shortest life a token is kept for, whatever `expires_in` says.
-const MIN_LIFE: Duration = Duration::from_secs(5);
-
 /// Why no token could be had; every one is worth another try later.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -61,6 +58,12 @@ struct Client {
 struct Current {
     token: Secret,
     renew_at: Instant,
+}
+
+/// When a token fetched at `fetched_at` that lives `expires_in` seconds is
+/// renewed: after three quarters of its life.
+fn renew_at(fetched_at: Instant, expires_in: u64) -> Instant {
+    fetched_at + Duration::from_secs(expires_in).mul_f64(RENEW_AFTER)
 }
 
 /// RFC 6749 §5.1's answer (the fields used).
@@ -110,14 +113,11 @@ impl PosTokens {
         }
         let fetched_at = Instant::now();
         let answer = self.fetch(client).await?;
-        let life = Duration::from_secs(answer.expires_in)
-            .mul_f64(RENEW_AFTER)
-            .max(MIN_LIFE);
         tracing::info!(store, expires_in = answer.expires_in, "got a pos token");
         let token = Secret::new(answer.access_token);
         *current = Some(Current {
             token: token.clone(),
-            renew_at: fetched_at + life,
+            renew_at: renew_at(fetched_at, answer.expires_in),
         });
         Ok(token)
     }
@@ -161,5 +161,100 @@ impl PosTokens {
             });
         }
         response.json().await.map_err(unreachable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::Router;
+    use axum::routing::post;
+
+    use super::*;
+    use crate::config::{PosClient, StoreSettings};
+
+    /// A token endpoint that counts its calls and answers `t<n>` for 600 s
+    /// to the client `c1` with secret `s1`.
+    async fn endpoint() -> (String, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let app = Router::new().route(
+            "/token",
+            post(move |headers: axum::http::HeaderMap, body: String| {
+                let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+                async move {
+                    // "c1:s1" in Basic, and the grant in the form.
+                    let basic = headers["authorization"].to_str().unwrap().to_owned();
+                    assert_eq!(basic, "Basic YzE6czE=");
+                    assert_eq!(body, "grant_type=client_credentials");
+                    axum::Json(serde_json::json!({
+                        "access_token": format!("t{n}"), "token_type": "Bearer", "expires_in": 600
+                    }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, calls)
+    }
+
+    fn tokens(url: &str) -> PosTokens {
+        let mut settings = Settings::new("http://127.0.0.1:1");
+        settings.token_url = Some(url.to_owned());
+        let store: StoreSettings = toml::from_str("").unwrap();
+        settings.stores.insert(
+            "s-1".into(),
+            StoreSettings {
+                pos_client: Some(PosClient {
+                    id: "c1".into(),
+                    secret: Secret::new("s1"),
+                }),
+                ..store
+            },
+        );
+        PosTokens::new(reqwest::Client::new(), &settings)
+    }
+
+    #[tokio::test]
+    async fn a_token_is_kept_renewed_before_it_expires_and_dropped_when_refused() {
+        let (url, calls) = endpoint().await;
+        let tokens = tokens(&url);
+        let first = tokens.token("s-1").await.unwrap();
+        assert_eq!(first.expose(), "t1");
+        assert_eq!(tokens.token("s-1").await.unwrap().expose(), "t1");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "kept, not fetched again");
+
+        // Three quarters of its life on (450 of 600 s), it is renewed.
+        let due = {
+            let current = tokens.clients["s-1"].current.lock().await;
+            current.as_ref().unwrap().renew_at
+        };
+        let fetched = due - Duration::from_secs(450);
+        assert!(
+            fetched.elapsed() < Duration::from_secs(5),
+            "renewed at 3/4 of 600 s"
+        );
+        tokens.clients["s-1"]
+            .current
+            .lock()
+            .await
+            .as_mut()
+            .unwrap()
+            .renew_at = Instant::now();
+        assert_eq!(tokens.token("s-1").await.unwrap().expose(), "t2");
+
+        // A token command-api refused is dropped; an older one is no reason
+        // to drop the newer.
+        tokens.refused("s-1", &first).await;
+        assert_eq!(tokens.token("s-1").await.unwrap().expose(), "t2");
+        tokens.refused("s-1", &Secret::new("t2")).await;
+        assert_eq!(tokens.token("s-1").await.unwrap().expose(), "t3");
+        assert!(matches!(
+            tokens.token("another").await,
+            Err(TokenError::NoCredential(_))
+        ));
     }
 }
