@@ -127,42 +127,41 @@ impl Service {
             .unwrap();
     }
 
-    /// `POST path` with a JSON body: the status and the body as JSON (or
-    /// `null` when empty).
+    /// `method path`, with a bearer token and a JSON body when given: the
+    /// status and the body as JSON (or `null` when empty).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
+        self.call(reqwest::Method::POST, path, None, Some(body))
             .await
-            .unwrap();
-        answer(response).await
     }
 
     /// `POST path` with a bearer token and a JSON body.
     pub async fn post_as(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
+        self.call(reqwest::Method::POST, path, Some(token), Some(body))
             .await
-            .unwrap();
-        answer(response).await
     }
 
     /// `DELETE path` with a bearer token.
     pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .delete(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
+        self.call(reqwest::Method::DELETE, path, Some(token), None)
             .await
-            .unwrap();
-        answer(response).await
     }
 
     /// Creates an admin directly, as `identity admin create` does, and logs
@@ -185,24 +184,13 @@ impl Service {
 
     /// `GET path`, with a bearer token when given.
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        answer(request.send().await.unwrap()).await
+        self.call(reqwest::Method::GET, path, token, None).await
     }
 
     /// `PATCH path` with a bearer token and a JSON body.
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .patch(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
+        self.call(reqwest::Method::PATCH, path, Some(token), Some(body))
             .await
-            .unwrap();
-        answer(response).await
     }
 
     /// Registers `email` with a strong password and answers the tokens.
