@@ -115,7 +115,7 @@ impl Claims {
 #[derive(Clone)]
 pub struct JwtKeys {
     verifier: Arc<JwksVerifier>,
-    verified: Arc<Verified>,
+    verified: Arc<Verified<Claims>>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -188,7 +188,8 @@ impl JwtKeys {
         metrics::counter!("qsr_jwt_verifications_total", "outcome" => "verified").increment(1);
         // It verified, so its header names a kid.
         if let Some(kid) = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid) {
-            self.verified.insert(digest, kid, claims.clone(), now);
+            self.verified
+                .insert(digest, kid, claims.exp, claims.clone(), now);
         }
         Ok(claims)
     }

@@ -19,21 +19,31 @@ use std::sync::{Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
-use crate::auth::Claims;
 use crate::jwks::LEEWAY_SECS;
 
 /// The most tokens kept: about 200 bytes each.
 const CAPACITY: usize = 100_000;
 
-/// Verified tokens by the SHA-256 of their text.
-#[derive(Debug, Default)]
-pub(crate) struct Verified {
-    entries: Mutex<HashMap<[u8; 32], Entry>>,
+/// Verified tokens by the SHA-256 of their text, with the claims `C` they
+/// verified to.
+#[derive(Debug)]
+pub(crate) struct Verified<C> {
+    entries: Mutex<HashMap<[u8; 32], Entry<C>>>,
+}
+
+impl<C> Default for Verified<C> {
+    fn default() -> Self {
+        Verified {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
-struct Entry {
-    claims: Claims,
+struct Entry<C> {
+    claims: C,
+    /// The token's `exp`, seconds since the epoch.
+    exp: i64,
     kid: String,
 }
 
@@ -42,7 +52,7 @@ pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-impl Verified {
+impl<C: Clone> Verified<C> {
     /// The claims of `token` (its [`digest`]) if it verified before, has not
     /// expired at `now` and `published` still holds its `kid`.
     pub(crate) fn get(
@@ -50,45 +60,40 @@ impl Verified {
         digest: &[u8; 32],
         now: i64,
         published: impl FnOnce(&str) -> bool,
-    ) -> Option<Claims> {
+    ) -> Option<C> {
         let entry = {
             let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
             entries.get(digest).cloned()?
         };
-        (!expired(&entry.claims, now) && published(&entry.kid)).then_some(entry.claims)
+        (!expired(entry.exp, now) && published(&entry.kid)).then_some(entry.claims)
     }
 
-    /// Keeps the claims a token verified to.
-    pub(crate) fn insert(&self, digest: [u8; 32], kid: String, claims: Claims, now: i64) {
+    /// Keeps the claims a token with `kid` and `exp` verified to.
+    pub(crate) fn insert(&self, digest: [u8; 32], kid: String, exp: i64, claims: C, now: i64) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= CAPACITY {
-            entries.retain(|_, entry| !expired(&entry.claims, now));
+            entries.retain(|_, entry| !expired(entry.exp, now));
             if entries.len() >= CAPACITY {
                 entries.clear();
             }
         }
-        entries.insert(digest, Entry { claims, kid });
+        entries.insert(digest, Entry { claims, exp, kid });
     }
 }
 
-fn expired(claims: &Claims, now: i64) -> bool {
-    claims.exp.saturating_add(LEEWAY_SECS as i64) < now
+fn expired(exp: i64, now: i64) -> bool {
+    exp.saturating_add(LEEWAY_SECS as i64) < now
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Role;
-
-    fn claims(exp: i64) -> Claims {
-        Claims::new("cust-1", Role::Customer, vec![], exp)
-    }
 
     #[test]
     fn a_cached_token_counts_until_it_expires_or_its_key_is_gone() {
-        let cache = Verified::default();
+        let cache = Verified::<&str>::default();
         let key = digest("header.payload.signature");
-        cache.insert(key, "k1".into(), claims(1_000), 900);
+        cache.insert(key, "k1".into(), 1_000, "cust-1", 900);
         let published = |kid: &str| kid == "k1";
         assert!(cache.get(&key, 1_000, published).is_some());
         // Within the leeway, then past it.
@@ -114,12 +119,12 @@ mod tests {
 
     #[test]
     fn a_full_cache_makes_room_without_growing() {
-        let cache = Verified::default();
+        let cache = Verified::<&str>::default();
         for n in 0..CAPACITY {
-            cache.insert(digest(&n.to_string()), "k1".into(), claims(10), 0);
+            cache.insert(digest(&n.to_string()), "k1".into(), 10, "old", 0);
         }
         // All expired by now: they go, the new one stays.
-        cache.insert(digest("new"), "k1".into(), claims(1_000), 100);
+        cache.insert(digest("new"), "k1".into(), 1_000, "new", 100);
         let len = cache.entries.lock().unwrap().len();
         assert_eq!(len, 1);
         assert!(cache.get(&digest("new"), 100, |_| true).is_some());
