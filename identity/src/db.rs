@@ -111,14 +111,9 @@ pub async fn user_by_email(
     client: &impl GenericClient,
     email: &str,
 ) -> anyhow::Result<Option<(User, String)>> {
-    let row = client
-        .query_opt(
-            &format!("select {USER_COLUMNS} from users where lower(email) = lower($1)"),
-            &[&email],
-        )
+    user_and_hash(client, "lower(email) = lower($1)", &email)
         .await
-        .context("reading a user by email")?;
-    Ok(row.map(|r| (User::from_row(&r), r.get(8))))
+        .context("reading a user by email")
 }
 
 /// The account of `id` and its password hash.
@@ -126,13 +121,23 @@ pub async fn user_with_hash(
     client: &impl GenericClient,
     id: Uuid,
 ) -> anyhow::Result<Option<(User, String)>> {
+    user_and_hash(client, "id = $1", &id)
+        .await
+        .context("reading a user")
+}
+
+/// The account that `condition` (on `$1` = `value`) finds, and its hash.
+async fn user_and_hash(
+    client: &impl GenericClient,
+    condition: &str,
+    value: &(dyn tokio_postgres::types::ToSql + Sync),
+) -> Result<Option<(User, String)>, tokio_postgres::Error> {
     let row = client
         .query_opt(
-            &format!("select {USER_COLUMNS} from users where id = $1"),
-            &[&id],
+            &format!("select {USER_COLUMNS} from users where {condition}"),
+            &[value],
         )
-        .await
-        .context("reading a user")?;
+        .await?;
     Ok(row.map(|r| (User::from_row(&r), r.get(8))))
 }
 
