@@ -3,7 +3,8 @@
 
 .PHONY: run up down test lint bench bench-cpu bench-read bench-bridge infra-up infra-down status logs deps
 
-## Start Kafka, Postgres, the four services and the demo store; Ctrl-C stops all.
+## Start Kafka, Postgres, the mail sink, identity, the four services, the
+## gateway and the demo store; Ctrl-C stops all.
 run:
 	@stack/stack.sh run
 
@@ -40,9 +41,11 @@ bench-bridge:
 	cargo run --release -p pos-bridge --example bench -- $(or $(ARGS),--stores 100 --orders 10000 --rate 200 --seconds 20)
 
 ## Formatting and lints, as CI checks them; that the documents name only
-## paths that exist, and that no crate's modules import each other in a cycle.
+## paths that exist, that no crate's modules import each other in a cycle,
+## and that the gateway's configuration is valid (haproxy -c).
 lint:
 	stack/check-docs.py
+	stack/stack.sh gateway-check
 	stack/check-module-cycles.py
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings

@@ -44,6 +44,10 @@ QUERY_API_PORT=${QSR_QUERY_API_PORT:-8081}
 POS_BRIDGE_PORT=${QSR_POS_BRIDGE_PORT:-8082}
 PROJECTOR_PORT=${QSR_PROJECTOR_PORT:-8083}
 IDENTITY_PORT=${QSR_IDENTITY_PORT:-8084}
+# The gateway (HAProxy, gateway/haproxy.cfg): the one address of the apps,
+# and its metrics for operators.
+GATEWAY_PORT=${QSR_GATEWAY_PORT:-8000}
+GATEWAY_METRICS_PORT=${QSR_GATEWAY_METRICS_PORT:-8405}
 # The mail sink: a stand-in for the mail relay a real deployment has. It
 # speaks SMTP and writes each message it takes as a file to MAIL_DIR/new.
 MAIL_PORT=${QSR_MAIL_PORT:-2525}
@@ -58,8 +62,9 @@ QUERY_API=http://127.0.0.1:$QUERY_API_PORT
 POS_BRIDGE=http://127.0.0.1:$POS_BRIDGE_PORT
 PROJECTOR=http://127.0.0.1:$PROJECTOR_PORT
 IDENTITY=http://127.0.0.1:$IDENTITY_PORT
+GATEWAY=http://127.0.0.1:$GATEWAY_PORT
 PRINT_SINK=127.0.0.1:$PRINT_SINK_PORT
-SERVICES=(identity projector command-api query-api pos-bridge print-sink)
+SERVICES=(identity projector command-api query-api pos-bridge print-sink gateway)
 # The demo accounts' logins (generated once per stack directory) and the
 # demo store's POS client credential, for scripts; mode 600.
 ACCOUNTS=$STATE/accounts.env
@@ -87,6 +92,7 @@ Commands:
   run           like 'up', in the foreground; Ctrl-C stops everything it started
   infra-up      start only Kafka, Postgres and the mail sink
   infra-down    stop only Kafka, Postgres and the mail sink
+  gateway-check check gateway/haproxy.cfg with this stack's addresses (haproxy -c)
   token ROLE    print a 15-minute access token of the demo account of ROLE
                 (customer, staff, admin; pos: the demo store's POS client),
                 from the identity service of a running stack
@@ -110,6 +116,8 @@ Environment:
   QSR_POS_BRIDGE_PORT   pos-bridge's port (default 8082)
   QSR_PROJECTOR_PORT    the projector's port (default 8083)
   QSR_IDENTITY_PORT     the identity service's port (default 8084)
+  QSR_GATEWAY_PORT      the gateway's port, the apps' one address (default 8000)
+  QSR_GATEWAY_METRICS_PORT  the gateway's Prometheus metrics and stats page (default 8405)
   QSR_MAIL_PORT         the mail sink's SMTP port (default 2525); mails land in $MAIL_DIR/new
   QSR_IDENTITY_DATABASE_URL  with DATABASE_URL: identity's database (default: DATABASE_URL)
   QSR_PRINT_SINK_PORT   the demo printer's port, where the demo store's tickets go (default 9100)
@@ -130,6 +138,7 @@ ensure_tools() {
   command -v psql >/dev/null || missing+=(postgresql-client-15)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   "$MAIL_PYTHON" -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
+  command -v haproxy >/dev/null || missing+=(haproxy)
   if [ -z "$EXTERNAL_DATABASE_URL" ] && [ ! -x "$PG_BIN/initdb" ]; then missing+=(postgresql-15); fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
@@ -455,11 +464,28 @@ build_services() {
 service_pid() {
   local name=$1 marker=$1
   [ "$name" = print-sink ] && marker='pos-bridge print-sink'
+  [ "$name" = gateway ] && marker='haproxy'
   pid_of "$name" "$marker"
 }
 
+# The gateway's settings: its addresses and the services', as
+# gateway/haproxy.cfg reads them.
+gateway_env() {
+  echo QSR_GATEWAY_ADDR="127.0.0.1:$GATEWAY_PORT" QSR_GATEWAY_METRICS_ADDR="127.0.0.1:$GATEWAY_METRICS_PORT" \
+    QSR_GATEWAY_COMMAND_API="127.0.0.1:$COMMAND_API_PORT" QSR_GATEWAY_QUERY_API="127.0.0.1:$QUERY_API_PORT" \
+    QSR_GATEWAY_IDENTITY="127.0.0.1:$IDENTITY_PORT" QSR_GATEWAY_POS_BRIDGE="127.0.0.1:$POS_BRIDGE_PORT" \
+    QSR_GATEWAY_CORS_ORIGINS="$ROOT/gateway/cors-origins.txt"
+}
+
+# haproxy -c: the configuration is valid with this stack's addresses.
+gateway_check() {
+  # shellcheck disable=SC2046 # gateway_env prints NAME=value words
+  env $(gateway_env) haproxy -c -q -f "$ROOT/gateway/haproxy.cfg"
+}
+
 # Every service trusts only the identity service's tokens: ES256, verified
-# with the keys it publishes, for its issuer and the audience `qsr`.
+# with the keys it publishes, for its issuer (the gateway's address, the
+# public one) and the audience `qsr`.
 start_service() {
   local name=$1
   shift
@@ -467,7 +493,7 @@ start_service() {
   mkdir -p "$LOGS" "$PIDS"
   rotate_log "$LOGS/$name.log"
   QSR_KAFKA_BROKERS=$BROKERS DATABASE_URL=$(pg_url) RUST_LOG=${RUST_LOG:-info} \
-    QSR_JWT_JWKS_URL="$IDENTITY/.well-known/jwks.json" QSR_JWT_ISSUER="$IDENTITY" QSR_JWT_AUDIENCE=qsr \
+    QSR_JWT_JWKS_URL="$IDENTITY/.well-known/jwks.json" QSR_JWT_ISSUER="$GATEWAY" QSR_JWT_AUDIENCE=qsr \
     setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$PIDS/$name.pid"
 }
@@ -484,7 +510,9 @@ services_up() {
   build_services
   local bin=$ROOT/target/release
   # Identity first: the others fetch its keys at start.
-  start_service identity env QSR_IDENTITY_ADDR="127.0.0.1:$IDENTITY_PORT" QSR_IDENTITY_ISSUER="$IDENTITY" \
+  # Its issuer is the public address, the gateway's (what its discovery
+  # document names); the services fetch its keys from it directly.
+  start_service identity env QSR_IDENTITY_ADDR="127.0.0.1:$IDENTITY_PORT" QSR_IDENTITY_ISSUER="$GATEWAY" \
     QSR_IDENTITY_AUDIENCE=qsr DATABASE_URL="$(identity_db_url)" QSR_SMTP_URL="smtp://127.0.0.1:$MAIL_PORT" \
     "$bin/identity"
   wait_ready identity "$IDENTITY"
@@ -510,13 +538,19 @@ services_up() {
              "query-api $QUERY_API" "pos-bridge $POS_BRIDGE"; do
     wait_ready "${svc%% *}" "${svc#* }"
   done
+  # The gateway last, in front of them all (master-worker: a SIGUSR2 reloads
+  # its configuration without dropping connections).
+  # shellcheck disable=SC2046 # gateway_env prints NAME=value words
+  start_service gateway env $(gateway_env) haproxy -W -db -f "$ROOT/gateway/haproxy.cfg"
+  wait_until "the gateway" "$READY_TIMEOUT" http_ok "$GATEWAY/healthz" \
+    || { tail -n 20 "$LOGS/gateway.log" >&2; die "the gateway did not start; see $LOGS/gateway.log"; }
 }
 
 services_down() {
   local name pid
   # Producers first, so nothing new arrives while the consumers drain;
   # identity last, as the others fetch its keys.
-  for name in command-api pos-bridge query-api projector print-sink identity; do
+  for name in gateway command-api pos-bridge query-api projector print-sink identity; do
     if pid=$(service_pid "$name"); then stop_pid "$name" "$pid"; fi
     rm -f "$PIDS/$name.pid"
   done
@@ -622,11 +656,13 @@ banner() {
   . "$ACCOUNTS"
   cat <<EOF
 
-  QSR is up: identity $IDENTITY, command-api $COMMAND_API,
+  QSR is up: $GATEWAY is the address for everything (the gateway;
+  its metrics at http://127.0.0.1:$GATEWAY_METRICS_PORT/metrics).
+  For operators, on loopback: identity $IDENTITY, command-api $COMMAND_API,
   query-api $QUERY_API, pos-bridge $POS_BRIDGE, projector $PROJECTOR,
   demo printer $PRINT_SINK, Kafka $BROKERS, Postgres $(pg_where).
 
-  Demo logins (POST $IDENTITY/v1/auth/login):
+  Demo logins (POST $GATEWAY/v1/auth/login):
     admin     $QSR_DEMO_ADMIN_EMAIL     $QSR_DEMO_ADMIN_PASSWORD
     staff     $QSR_DEMO_STAFF_EMAIL     $QSR_DEMO_STAFF_PASSWORD  (store $DEMO_STORE)
     customer  $QSR_DEMO_CUSTOMER_EMAIL  $QSR_DEMO_CUSTOMER_PASSWORD
@@ -689,7 +725,7 @@ cmd_run() {
   # Wake up if any service dies, so a crash is not hidden behind a quiet terminal.
   while true; do
     local name
-    for name in identity projector command-api query-api pos-bridge print-sink; do
+    for name in identity projector command-api query-api pos-bridge print-sink gateway; do
       service_pid "$name" >/dev/null || { log "$name exited; see $LOGS/$name.log"; exit 1; }
     done
     kafka_pid >/dev/null || { log "Kafka exited; see $LOGS/kafka.log"; exit 1; }
@@ -752,6 +788,7 @@ case "${1:-help}" in
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   token) shift; cmd_token "$@" ;;
+  gateway-check) gateway_check ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   deps) ensure_tools; ensure_rust; ensure_schemathesis; fetch_kafka; check_disk ;;

@@ -29,7 +29,7 @@ ACCOUNTS
 fi
 . "$file"
 cat <<LOGINS
-Demo logins (POST http://localhost:8084/v1/auth/login):
+Demo logins (POST http://localhost:8000/v1/auth/login):
   admin     $QSR_DEMO_ADMIN_EMAIL     $QSR_DEMO_ADMIN_PASSWORD
   staff     $QSR_DEMO_STAFF_EMAIL     $QSR_DEMO_STAFF_PASSWORD  (store demo-downtown)
   customer  $QSR_DEMO_CUSTOMER_EMAIL  $QSR_DEMO_CUSTOMER_PASSWORD

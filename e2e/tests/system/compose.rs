@@ -124,3 +124,19 @@ fn services_wait_for_healthy_dependencies() {
         );
     }
 }
+
+/// The gateway is the one published port (and Mailpit's inbox, a
+/// development stand-in); Kafka, Postgres and the services are reached only
+/// inside compose's network.
+#[test]
+fn only_the_gateway_is_published() {
+    let compose = compose();
+    let published: Vec<&String> = compose["services"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, service)| service.get("ports").is_some())
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(published, ["gateway", "mail"]);
+}

@@ -9,6 +9,7 @@ mod accounts;
 mod commands;
 mod compose;
 mod fuzz;
+mod gateway;
 mod helpers;
 mod holes;
 mod limits;
