@@ -118,6 +118,8 @@ Environment:
   QSR_IDENTITY_PORT     the identity service's port (default 8084)
   QSR_GATEWAY_PORT      the gateway's port, the apps' one address (default 8000)
   QSR_GATEWAY_METRICS_PORT  the gateway's Prometheus metrics and stats page (default 8405)
+  QSR_GATEWAY_LOGIN_BUDGET, QSR_GATEWAY_PLACING_BUDGET, QSR_GATEWAY_READ_BUDGET
+                        requests per 10 s per client address at the gateway (30, 300, 5000)
   QSR_MAIL_PORT         the mail sink's SMTP port (default 2525); mails land in $MAIL_DIR/new
   QSR_IDENTITY_DATABASE_URL  with DATABASE_URL: identity's database (default: DATABASE_URL)
   QSR_PRINT_SINK_PORT   the demo printer's port, where the demo store's tickets go (default 9100)
@@ -474,7 +476,10 @@ gateway_env() {
   echo QSR_GATEWAY_ADDR="127.0.0.1:$GATEWAY_PORT" QSR_GATEWAY_METRICS_ADDR="127.0.0.1:$GATEWAY_METRICS_PORT" \
     QSR_GATEWAY_COMMAND_API="127.0.0.1:$COMMAND_API_PORT" QSR_GATEWAY_QUERY_API="127.0.0.1:$QUERY_API_PORT" \
     QSR_GATEWAY_IDENTITY="127.0.0.1:$IDENTITY_PORT" QSR_GATEWAY_POS_BRIDGE="127.0.0.1:$POS_BRIDGE_PORT" \
-    QSR_GATEWAY_CORS_ORIGINS="$ROOT/gateway/cors-origins.txt"
+    QSR_GATEWAY_CORS_ORIGINS="$ROOT/gateway/cors-origins.txt" \
+    QSR_GATEWAY_LOGIN_BUDGET="${QSR_GATEWAY_LOGIN_BUDGET:-30}" \
+    QSR_GATEWAY_PLACING_BUDGET="${QSR_GATEWAY_PLACING_BUDGET:-300}" \
+    QSR_GATEWAY_READ_BUDGET="${QSR_GATEWAY_READ_BUDGET:-5000}"
 }
 
 # haproxy -c: the configuration is valid with this stack's addresses.
