@@ -26,8 +26,9 @@ ADMIN_TOKEN=$("$ROOT/stack/stack.sh" token admin) || die "no admin token; is the
 order_id=$(curl -fsS -H "authorization: Bearer $ADMIN_TOKEN" \
   "$QUERY_API/v1/stores/$STORE/orders?limit=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["orders"][0]["order_id"])') \
   || die "no order of $STORE to read (the demo data makes some)"
-gateway_pid=$(cat "$ROOT/.stack/pids/gateway.pid" 2>/dev/null || true)
-query_pid=$(cat "$ROOT/.stack/pids/query-api.pid" 2>/dev/null || true)
+STATE=${QSR_STACK_DIR:-$ROOT/.stack}
+gateway_pid=$(cat "$STATE/pids/gateway.pid" 2>/dev/null || true)
+query_pid=$(cat "$STATE/pids/query-api.pid" 2>/dev/null || true)
 
 # CPU seconds of process $1 and its threads and children so far.
 cpu_of() {
