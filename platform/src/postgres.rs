@@ -206,7 +206,8 @@ pub async fn connection(pool: &Pool) -> Result<Object, Problem> {
 /// `refinery::embed_migrations!`) on a connection of `pool`, with their
 /// history in `history_table` (each service its own, so services that share
 /// a database never mix their histories), and logs each one applied; `what`
-/// names the tables in errors.
+/// names the tables in errors. Processes migrating the same history take
+/// turns (a Postgres advisory lock named by the history table).
 pub async fn migrate(
     pool: &Pool,
     mut migrations: refinery::Runner,
@@ -214,11 +215,23 @@ pub async fn migrate(
     what: &str,
 ) -> anyhow::Result<()> {
     let mut client = pool.get().await.context("getting a Postgres connection")?;
+    // One migration of these tables at a time: two processes starting
+    // together (two instances, or a service and its command line) would
+    // otherwise both create the same table, and one fail. A session lock,
+    // released below or when the connection ends.
+    client
+        .execute("select pg_advisory_lock(hashtext($1))", &[&history_table])
+        .await
+        .with_context(|| format!("waiting to migrate {what}"))?;
     let report = migrations
         .set_migration_table_name(history_table)
         .run_async(&mut **client)
-        .await
-        .with_context(|| format!("migrating {what}"))?;
+        .await;
+    let unlocked = client
+        .execute("select pg_advisory_unlock(hashtext($1))", &[&history_table])
+        .await;
+    let report = report.with_context(|| format!("migrating {what}"))?;
+    unlocked.with_context(|| format!("releasing the lock of migrating {what}"))?;
     for migration in report.applied_migrations() {
         tracing::info!(migration = %migration, "applied migration");
     }
